@@ -1,0 +1,3 @@
+//! Attribute-value rendering, shared with the normalizer (see [`schemas::otlp`]).
+
+pub use schemas::otlp::*;

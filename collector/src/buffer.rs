@@ -1,0 +1,100 @@
+//! The hot buffer: acknowledged rows not yet in Parquet, queryable at once.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow::array::UInt64Array;
+use arrow::record_batch::RecordBatch;
+use parking_lot::RwLock;
+use schemas::hot::{HotRows, HotSnapshot};
+
+/// Rows of one WAL record, stamped with its sequence number.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub seq: u64,
+    pub batches: Vec<(&'static str, RecordBatch)>,
+    pub bytes: usize,
+    pub received: Instant,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    flushed_upto: u64,
+    entries: VecDeque<Entry>,
+    bytes: usize,
+    rows: usize,
+}
+
+#[derive(Debug, Default)]
+pub struct HotBuffer {
+    inner: RwLock<Inner>,
+}
+
+/// Replaces the placeholder `wal_seq` column (always column 0) with `seq`.
+fn stamp(batch: RecordBatch, seq: u64) -> RecordBatch {
+    let mut cols = batch.columns().to_vec();
+    cols[0] = Arc::new(UInt64Array::from_value(seq, batch.num_rows()));
+    RecordBatch::try_new(batch.schema(), cols).expect("same schema, same length")
+}
+
+impl HotBuffer {
+    pub fn new(flushed_upto: u64) -> Self {
+        HotBuffer { inner: RwLock::new(Inner { flushed_upto, ..Default::default() }) }
+    }
+
+    /// Adds the rows of record `seq`. Called in sequence order by the WAL writer.
+    pub fn push(&self, seq: u64, batches: Vec<(&'static str, RecordBatch)>) {
+        let batches: Vec<_> = batches.into_iter().map(|(t, b)| (t, stamp(b, seq))).collect();
+        let bytes = batches.iter().map(|(_, b)| b.get_array_memory_size()).sum();
+        let rows: usize = batches.iter().map(|(_, b)| b.num_rows()).sum();
+        let mut inner = self.inner.write();
+        inner.bytes += bytes;
+        inner.rows += rows;
+        inner.entries.push_back(Entry { seq, batches, bytes, received: Instant::now() });
+    }
+
+    /// Entries not yet flushed, oldest first.
+    pub fn pending(&self) -> Vec<Entry> {
+        let inner = self.inner.read();
+        inner.entries.iter().filter(|e| e.seq > inner.flushed_upto).cloned().collect()
+    }
+
+    /// Records that every row up to `upto` is in renamed Parquet files and drops them.
+    pub fn commit_flushed(&self, upto: u64) {
+        let mut inner = self.inner.write();
+        inner.flushed_upto = inner.flushed_upto.max(upto);
+        while inner.entries.front().is_some_and(|e| e.seq <= upto) {
+            let e = inner.entries.pop_front().expect("checked");
+            inner.bytes -= e.bytes;
+            inner.rows -= e.batches.iter().map(|(_, b)| b.num_rows()).sum::<usize>();
+        }
+    }
+
+    pub fn flushed_upto(&self) -> u64 {
+        self.inner.read().flushed_upto
+    }
+    pub fn bytes(&self) -> usize {
+        self.inner.read().bytes
+    }
+    pub fn rows(&self) -> usize {
+        self.inner.read().rows
+    }
+    /// When the oldest unflushed entry arrived.
+    pub fn oldest(&self) -> Option<Instant> {
+        self.inner.read().entries.front().map(|e| e.received)
+    }
+}
+
+impl HotRows for HotBuffer {
+    fn snapshot(&self) -> HotSnapshot {
+        let inner = self.inner.read();
+        let mut batches: HashMap<String, Vec<RecordBatch>> = HashMap::new();
+        for e in inner.entries.iter().filter(|e| e.seq > inner.flushed_upto) {
+            for (t, b) in &e.batches {
+                batches.entry((*t).to_string()).or_default().push(b.clone());
+            }
+        }
+        HotSnapshot { flushed_upto: inner.flushed_upto, batches }
+    }
+}

@@ -1,0 +1,288 @@
+//! The collector facade: open (replay), the one ingest path, flushing, shutdown.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use schemas::{HotRows, SharedClock};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::buffer::HotBuffer;
+use crate::error::Error;
+use crate::flush::{Coverage, FlushStats, flush};
+use crate::metrics::Metrics;
+use crate::request::ExportRequest;
+use crate::validate::retain_valid;
+use crate::wal::{self, Payload, WalConfig, WalWriter, read_wal};
+
+pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+pub const DEFAULT_MAX_BUFFER_BYTES: usize = 512 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct CollectorConfig {
+    pub data_dir: PathBuf,
+    /// Largest request body accepted, after decompression.
+    pub max_body_bytes: usize,
+    /// Unflushed rows in memory beyond which intake answers "retry later".
+    pub max_buffer_bytes: usize,
+    /// Flush rows to Parquet at least this often.
+    pub flush_interval: Duration,
+    /// ... or as soon as this many rows are pending.
+    pub flush_rows: usize,
+    pub wal_segment_bytes: u64,
+}
+
+impl CollectorConfig {
+    pub fn new(data_dir: PathBuf) -> Self {
+        CollectorConfig {
+            data_dir,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_buffer_bytes: DEFAULT_MAX_BUFFER_BYTES,
+            flush_interval: Duration::from_secs(10),
+            flush_rows: 500_000,
+            wal_segment_bytes: 64 * 1024 * 1024,
+        }
+    }
+    fn wal_dir(&self) -> PathBuf {
+        self.data_dir.join("wal")
+    }
+}
+
+/// What happened to one export request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportOutcome {
+    pub accepted: usize,
+    pub rejected: usize,
+    pub message: Option<String>,
+    /// WAL sequence number, if anything was written.
+    pub seq: Option<u64>,
+}
+
+/// What start-up found.
+#[derive(Debug, Clone, Default)]
+pub struct OpenSummary {
+    pub replayed_records: u64,
+    pub truncated_bytes: u64,
+    pub flushed: FlushStats,
+}
+
+pub struct Collector {
+    config: CollectorConfig,
+    clock: SharedClock,
+    buffer: Arc<HotBuffer>,
+    wal: WalWriter,
+    metrics: Arc<Metrics>,
+    accepting: AtomicBool,
+    /// Serializes flushes (the background task, `flush_now` and shutdown).
+    flush_lock: tokio::sync::Mutex<()>,
+    /// Exclusive lock on `data_dir/LOCK`: one writer per data directory.
+    _lock: std::fs::File,
+}
+
+impl Collector {
+    /// Opens the store under `config.data_dir`: replays the WAL so every
+    /// acknowledged record is in Parquet exactly once, then starts the WAL writer.
+    pub fn open(config: CollectorConfig, clock: SharedClock) -> Result<(Arc<Self>, OpenSummary), Error> {
+        let wal_dir = config.wal_dir();
+        std::fs::create_dir_all(&wal_dir)?;
+        let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(config.data_dir.join("LOCK"))?;
+        if lock.try_lock().is_err() {
+            return Err(Error::Locked(config.data_dir.display().to_string()));
+        }
+        std::fs::create_dir_all(config.data_dir.join("tables"))?;
+        let metrics = Arc::new(Metrics::default());
+        let coverage = Coverage::scan(&config.data_dir)?;
+        let buffer = Arc::new(HotBuffer::new(0));
+        let replay = read_wal(&wal_dir, coverage.max_seq() + 1, |rec| {
+            let payload = Payload::decode(&rec.payload)?;
+            let rows = match ExportRequest::decode_proto(payload.signal, &payload.proto) {
+                Ok(req) => req.rows(payload.ingest_ns),
+                Err(e) => {
+                    // the CRC matched, so this is a bug, not a torn write: keep going
+                    tracing::error!(seq = rec.seq, error = %e, "undecodable WAL payload skipped");
+                    return Ok(());
+                }
+            };
+            let rows = rows.map_err(|e| {
+                tracing::error!(seq = rec.seq, error = %e, "replayed record produced no rows");
+                wal::WalError::BadPayload("rows")
+            })?;
+            let mut kept = Vec::new();
+            for (table, batch) in rows {
+                match coverage.filter_uncovered(table, rec.seq, batch) {
+                    Ok(Some(b)) => kept.push((table, b)),
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::error!(error = %e, "coverage filter failed");
+                        return Err(wal::WalError::BadPayload("coverage"));
+                    }
+                }
+            }
+            buffer.push(rec.seq, kept);
+            Ok(())
+        })?;
+        let next_seq = replay.next_seq.max(coverage.max_seq() + 1).max(1);
+        // Flush what replay recovered before accepting anything, so that no
+        // partial-flush file holds rows above `flushed_upto` (see HotSnapshot).
+        let flushed = flush(&config.data_dir, &buffer, &metrics)?;
+        buffer.commit_flushed(next_seq - 1);
+        let wal_config = WalConfig {
+            segment_bytes: config.wal_segment_bytes,
+            ..WalConfig::new(wal_dir.clone())
+        };
+        let writer = WalWriter::start(wal_config, next_seq, Arc::clone(&buffer), Arc::clone(&metrics))?;
+        wal::trim(&wal_dir, next_seq - 1)?;
+        if replay.records > 0 || replay.truncated_bytes > 0 {
+            tracing::info!(
+                records = replay.records,
+                truncated_bytes = replay.truncated_bytes,
+                files = flushed.files,
+                rows = flushed.rows,
+                "WAL replayed"
+            );
+        }
+        let summary =
+            OpenSummary { replayed_records: replay.records, truncated_bytes: replay.truncated_bytes, flushed };
+        let collector = Collector {
+            config,
+            clock,
+            buffer,
+            wal: writer,
+            metrics,
+            accepting: AtomicBool::new(true),
+            flush_lock: tokio::sync::Mutex::new(()),
+            _lock: lock,
+        };
+        Ok((Arc::new(collector), summary))
+    }
+
+    pub fn config(&self) -> &CollectorConfig {
+        &self.config
+    }
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+    pub fn hot_rows(&self) -> Arc<dyn HotRows> {
+        Arc::clone(&self.buffer) as Arc<dyn HotRows>
+    }
+    pub fn is_accepting(&self) -> bool {
+        self.accepting.load(Ordering::SeqCst)
+    }
+
+    /// The one ingest path for every protocol: validate, make rows, append to the
+    /// WAL (fsync'd, group-committed), and only then report success.
+    pub async fn export(&self, mut req: ExportRequest) -> Result<ExportOutcome, Error> {
+        let signal = req.signal().as_str();
+        self.metrics.intake_requests.add(signal, 1);
+        let result = self.export_inner(&mut req).await;
+        match &result {
+            Ok(o) => {
+                self.metrics.intake_records.add(signal, o.accepted as u64);
+                self.metrics.intake_rejected_records.add(signal, o.rejected as u64);
+            }
+            Err(e) => self.count_error(e),
+        }
+        result
+    }
+
+    /// Counts a request that failed before or during ingest.
+    pub fn count_error(&self, e: &Error) {
+        self.metrics.intake_errors.add(e.status().label(), 1);
+        if e.status().wire().server_fault {
+            tracing::error!(error = %e, "intake failed");
+        } else {
+            tracing::debug!(error = %e, "request refused");
+        }
+    }
+
+    async fn export_inner(&self, req: &mut ExportRequest) -> Result<ExportOutcome, Error> {
+        if !self.is_accepting() {
+            return Err(Error::ShuttingDown);
+        }
+        let pending = self.buffer.bytes();
+        if pending > self.config.max_buffer_bytes {
+            return Err(Error::Overloaded { bytes: pending });
+        }
+        let rejected = retain_valid(req);
+        let accepted = req.record_count();
+        if accepted == 0 {
+            return Ok(ExportOutcome { accepted: 0, rejected: rejected.count, message: rejected.first_reason, seq: None });
+        }
+        let ingest_ns = self.clock.now_ns();
+        let rows = req.rows(ingest_ns)?;
+        let payload = Payload { signal: req.signal(), ingest_ns, proto: req.encode_proto() }.encode();
+        let seq = self.wal.append(payload, rows).await?;
+        Ok(ExportOutcome { accepted, rejected: rejected.count, message: rejected.first_reason, seq: Some(seq) })
+    }
+
+    /// Writes every acknowledged row to Parquet now and trims the WAL.
+    pub async fn flush_now(self: &Arc<Self>) -> Result<FlushStats, Error> {
+        let _guard = self.flush_lock.lock().await;
+        let this = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let stats = flush(&this.config.data_dir, &this.buffer, &this.metrics)?;
+            wal::trim(&this.config.wal_dir(), stats.upto)?;
+            Ok::<_, Error>(stats)
+        })
+        .await
+        .map_err(|e| Error::Io(std::io::Error::other(e)))?
+    }
+
+    fn flush_due(&self) -> bool {
+        let Some(oldest) = self.buffer.oldest() else { return false };
+        self.buffer.rows() >= self.config.flush_rows
+            || self.buffer.bytes() >= self.config.max_buffer_bytes / 2
+            || oldest.elapsed() >= self.config.flush_interval
+    }
+
+    /// Flushes in the background whenever a flush is due, until `stop`.
+    pub fn spawn_flusher(self: &Arc<Self>, stop: CancellationToken) -> JoinHandle<()> {
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(100));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tick.tick() => {}
+                }
+                if !this.flush_due() {
+                    continue;
+                }
+                match this.flush_now().await {
+                    Ok(s) if s.files > 0 => {
+                        tracing::debug!(records = s.records, rows = s.rows, files = s.files, bytes = s.bytes, "flushed")
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        this.metrics.flush_errors.inc();
+                        tracing::error!(error = %e, "flush failed; rows stay in the WAL and will be retried");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        })
+    }
+
+    /// Ordered shutdown: stop intake, let queued WAL appends finish (each is
+    /// fsync'd and answered), flush everything to Parquet, trim the WAL.
+    pub async fn shutdown(self: &Arc<Self>) -> Result<FlushStats, Error> {
+        self.accepting.store(false, Ordering::SeqCst);
+        let this = Arc::clone(self);
+        tokio::task::spawn_blocking(move || this.wal.close())
+            .await
+            .map_err(|e| Error::Io(std::io::Error::other(e)))?;
+        self.flush_now().await
+    }
+
+    /// Gauges for `/metrics`.
+    pub fn render_metrics(&self) -> String {
+        self.metrics.render(&[
+            ("vigil_buffer_rows", "Acknowledged rows not yet in Parquet.", self.buffer.rows() as u64),
+            ("vigil_buffer_bytes", "Memory held by unflushed rows.", self.buffer.bytes() as u64),
+            ("vigil_wal_flushed_upto", "Highest WAL sequence number in Parquet.", self.buffer.flushed_upto()),
+        ])
+    }
+}

@@ -1,0 +1,87 @@
+//! The collector's one error type and its mapping to a [`Status`].
+
+use std::sync::Arc;
+
+use schemas::Status;
+
+use crate::otlp_json::JsonError;
+use crate::wal::WalError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid OTLP/JSON: {0}")]
+    Json(#[from] JsonError),
+    #[error("invalid OTLP protobuf: {0}")]
+    Protobuf(#[from] prost::DecodeError),
+    #[error("unsupported Content-Type {0:?}: send application/x-protobuf or application/json")]
+    UnsupportedMediaType(String),
+    #[error("unsupported Content-Encoding {0:?}: send gzip or no encoding")]
+    UnsupportedEncoding(String),
+    #[error("invalid gzip body: {0}")]
+    BadGzip(std::io::Error),
+    #[error("request body is over the limit of {limit} bytes (after decompression)")]
+    TooLarge { limit: usize },
+    #[error("could not read the request body: {0}")]
+    BodyRead(String),
+    #[error("no such endpoint: {0}")]
+    NotFound(String),
+    #[error("missing or invalid bearer token")]
+    Unauthenticated,
+    #[error("intake is over its buffer budget ({bytes} bytes pending); retry later")]
+    Overloaded { bytes: usize },
+    #[error("the server is shutting down")]
+    ShuttingDown,
+    #[error(transparent)]
+    Wal(Arc<WalError>),
+    #[error("another Vigil process is writing to {0} (data/LOCK is held)")]
+    Locked(String),
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("Arrow: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+    #[error("Parquet: {0}")]
+    Parquet(#[from] parquet::errors::ParquetError),
+}
+
+impl From<Arc<WalError>> for Error {
+    fn from(e: Arc<WalError>) -> Self {
+        Error::Wal(e)
+    }
+}
+
+impl From<WalError> for Error {
+    fn from(e: WalError) -> Self {
+        Error::Wal(Arc::new(e))
+    }
+}
+
+impl Error {
+    pub fn status(&self) -> Status {
+        match self {
+            Error::Json(_) | Error::Protobuf(_) | Error::BadGzip(_) | Error::BodyRead(_) => Status::InvalidArgument,
+            Error::UnsupportedMediaType(_) | Error::UnsupportedEncoding(_) => Status::UnsupportedMediaType,
+            Error::TooLarge { .. } => Status::PayloadTooLarge,
+            Error::NotFound(_) => Status::NotFound,
+            Error::Unauthenticated => Status::Unauthenticated,
+            Error::Overloaded { .. } => Status::Overloaded,
+            Error::ShuttingDown => Status::Unavailable,
+            Error::Wal(e) => match e.as_ref() {
+                WalError::Full => Status::Overloaded,
+                WalError::Closed => Status::Unavailable,
+                WalError::Io(_)
+                | WalError::ShortSegment { .. }
+                | WalError::WrongTag { .. }
+                | WalError::Corrupt { .. }
+                | WalError::SequenceGap { .. }
+                | WalError::BadPayload(_) => Status::Internal,
+            },
+            Error::Locked(_) | Error::Io(_) | Error::Arrow(_) | Error::Parquet(_) => Status::Internal,
+        }
+    }
+
+    /// What the client is told: the message for its own mistakes, a generic text
+    /// for ours (the details are logged).
+    pub fn client_message(&self) -> String {
+        if self.status().wire().server_fault { "internal error; see the server log".to_string() } else { self.to_string() }
+    }
+}

@@ -1,0 +1,283 @@
+//! Hot buffer → Parquet files, and the coverage map that makes replay exact.
+//!
+//! One flush takes every pending WAL record `lo..=hi`, and for each table and
+//! `(date, hour)` partition writes one file
+//! `tables/<table>/date=D/hour=H/<lo>-<hi>-<nonce>.parquet`: written as `.tmp`,
+//! fsync'd, renamed, directory fsync'd. Only then is `hi` committed to the
+//! buffer and the WAL trimmed. The range in the name says "every row of this
+//! table and partition from records lo..=hi is in this file", so replay after a
+//! crash part-way through a flush skips exactly the rows already written.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{AsArray, RecordBatch, UInt32Array};
+use arrow::compute::{SortColumn, concat_batches, lexsort_to_indices, take_record_batch};
+use arrow::datatypes::SchemaRef;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::SortingColumn;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::metadata::KeyValue;
+use parquet::schema::types::ColumnPath;
+use schemas::tables::{self, COL_DATE, COL_HOUR, COL_TS};
+
+use crate::buffer::{Entry, HotBuffer};
+use crate::error::Error;
+use crate::metrics::Metrics;
+
+pub const ZSTD_LEVEL: i32 = 3;
+pub const MAX_ROW_GROUP_ROWS: usize = 128 * 1024;
+/// Key-value metadata keys stamped on every file.
+pub const META_WAL_LO: &str = "vigil.wal_seq_lo";
+pub const META_WAL_HI: &str = "vigil.wal_seq_hi";
+
+/// Columns that get a bloom filter, per table (what investigations look up by).
+fn bloom_columns(table: &str) -> &'static [&'static str] {
+    match table {
+        tables::OTLP_SPANS | tables::OTLP_LOGS => &["trace_id"],
+        tables::AGENT_EVENTS => &["session_id", "trace_id"],
+        _ => &[],
+    }
+}
+
+/// Sort order within a file.
+fn sort_columns(table: &str) -> &'static [&'static str] {
+    match table {
+        tables::AGENT_EVENTS => &["session_id", COL_TS],
+        tables::OTLP_SPANS => &["trace_id", COL_TS],
+        _ => &[COL_TS],
+    }
+}
+
+pub fn writer_properties(table: &str, schema: &SchemaRef, lo: u64, hi: u64) -> WriterProperties {
+    let mut b = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(ZSTD_LEVEL).expect("valid zstd level")))
+        .set_dictionary_enabled(true)
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_max_row_group_row_count(Some(MAX_ROW_GROUP_ROWS))
+        .set_key_value_metadata(Some(vec![
+            KeyValue::new(META_WAL_LO.to_string(), lo.to_string()),
+            KeyValue::new(META_WAL_HI.to_string(), hi.to_string()),
+            KeyValue::new("vigil.table".to_string(), table.to_string()),
+        ]));
+    for col in bloom_columns(table) {
+        b = b.set_column_bloom_filter_enabled(ColumnPath::from(*col), true);
+    }
+    let sorting: Vec<_> = sort_columns(table)
+        .iter()
+        .filter_map(|c| schema.index_of(c).ok())
+        .map(|i| SortingColumn { column_idx: i as i32, descending: false, nulls_first: true })
+        .collect();
+    b.set_sorting_columns(Some(sorting)).build()
+}
+
+/// Where a table's files live.
+pub fn table_dir(data_dir: &Path, table: &str) -> PathBuf {
+    data_dir.join("tables").join(table)
+}
+
+/// `(table, date, hour)` → WAL ranges already in files.
+#[derive(Debug, Default, Clone)]
+pub struct Coverage(HashMap<(String, String, String), Vec<(u64, u64)>>);
+
+impl Coverage {
+    /// Scans the table directories; removes `.tmp` files left by a crash.
+    pub fn scan(data_dir: &Path) -> Result<Self, Error> {
+        let mut cov = Coverage::default();
+        for table in tables::ALL_TABLES {
+            let root = table_dir(data_dir, table);
+            if !root.exists() {
+                continue;
+            }
+            for date_dir in std::fs::read_dir(&root)? {
+                let date_dir = date_dir?.path();
+                let Some(date) = dir_value(&date_dir, "date=") else { continue };
+                for hour_dir in std::fs::read_dir(&date_dir)? {
+                    let hour_dir = hour_dir?.path();
+                    let Some(hour) = dir_value(&hour_dir, "hour=") else { continue };
+                    for file in std::fs::read_dir(&hour_dir)? {
+                        let file = file?.path();
+                        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+                        if name.ends_with(".tmp") {
+                            tracing::warn!(file = %file.display(), "removing unfinished Parquet file");
+                            std::fs::remove_file(&file)?;
+                        } else if let Some(range) = parse_range(&name) {
+                            cov.0.entry((table.to_string(), date.clone(), hour.clone())).or_default().push(range);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(cov)
+    }
+
+    pub fn covers(&self, table: &str, date: &str, hour: &str, seq: u64) -> bool {
+        self.0
+            .get(&(table.to_string(), date.to_string(), hour.to_string()))
+            .is_some_and(|ranges| ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&seq)))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The highest sequence any file covers (0 if none).
+    pub fn max_seq(&self) -> u64 {
+        self.0.values().flatten().map(|(_, hi)| *hi).max().unwrap_or(0)
+    }
+
+    /// Drops the rows of `batch` whose partition already has a file covering `seq`.
+    pub fn filter_uncovered(&self, table: &str, seq: u64, batch: RecordBatch) -> Result<Option<RecordBatch>, Error> {
+        if self.0.is_empty() {
+            return Ok(Some(batch));
+        }
+        let dates = batch.column_by_name(COL_DATE).expect("partition column").as_string::<i32>();
+        let hours = batch.column_by_name(COL_HOUR).expect("partition column").as_string::<i32>();
+        let keep: Vec<u32> = (0..batch.num_rows())
+            .filter(|&i| !self.covers(table, dates.value(i), hours.value(i), seq))
+            .map(|i| i as u32)
+            .collect();
+        if keep.is_empty() {
+            return Ok(None);
+        }
+        if keep.len() == batch.num_rows() {
+            return Ok(Some(batch));
+        }
+        Ok(Some(take_record_batch(&batch, &UInt32Array::from(keep))?))
+    }
+}
+
+fn dir_value(path: &Path, prefix: &str) -> Option<String> {
+    path.is_dir().then_some(())?;
+    path.file_name()?.to_str()?.strip_prefix(prefix).map(str::to_string)
+}
+
+/// `<lo>-<hi>-<nonce>.parquet` → `(lo, hi)`.
+pub fn parse_range(name: &str) -> Option<(u64, u64)> {
+    let stem = name.strip_suffix(".parquet")?;
+    let mut parts = stem.splitn(3, '-');
+    let lo = parts.next()?.parse().ok()?;
+    let hi = parts.next()?.parse().ok()?;
+    Some((lo, hi))
+}
+
+/// What one flush wrote.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FlushStats {
+    pub records: usize,
+    pub rows: usize,
+    pub files: usize,
+    pub bytes: u64,
+    pub upto: u64,
+}
+
+/// Writes every pending buffer entry to Parquet and commits it. Blocking I/O:
+/// call from a blocking thread.
+pub fn flush(data_dir: &Path, buffer: &HotBuffer, metrics: &Metrics) -> Result<FlushStats, Error> {
+    let entries = buffer.pending();
+    let Some(last) = entries.last() else {
+        return Ok(FlushStats { upto: buffer.flushed_upto(), ..Default::default() });
+    };
+    let (lo, hi) = (entries[0].seq, last.seq);
+    let mut stats = FlushStats { records: entries.len(), upto: hi, ..Default::default() };
+    for (table, batches) in group_by_table(&entries) {
+        let schema = batches[0].schema();
+        let all = concat_batches(&schema, &batches)?;
+        for ((date, hour), part) in split_partitions(&all)? {
+            let path = write_partition(data_dir, table, &date, &hour, &part, lo, hi)?;
+            stats.files += 1;
+            stats.rows += part.num_rows();
+            stats.bytes += std::fs::metadata(&path)?.len();
+        }
+    }
+    buffer.commit_flushed(hi);
+    metrics.flushes.inc();
+    metrics.parquet_files.add(stats.files as u64);
+    metrics.parquet_rows.add(stats.rows as u64);
+    metrics.parquet_bytes.add(stats.bytes);
+    Ok(stats)
+}
+
+fn group_by_table(entries: &[Entry]) -> BTreeMap<&'static str, Vec<RecordBatch>> {
+    let mut by_table: BTreeMap<&'static str, Vec<RecordBatch>> = BTreeMap::new();
+    for e in entries {
+        for (t, b) in &e.batches {
+            by_table.entry(*t).or_default().push(b.clone());
+        }
+    }
+    by_table
+}
+
+/// Splits a batch by its `(date, hour)` columns, sorted within each partition.
+fn split_partitions(batch: &RecordBatch) -> Result<Vec<((String, String), RecordBatch)>, Error> {
+    let dates = batch.column_by_name(COL_DATE).expect("partition column").as_string::<i32>();
+    let hours = batch.column_by_name(COL_HOUR).expect("partition column").as_string::<i32>();
+    let mut parts: BTreeMap<(&str, &str), Vec<u32>> = BTreeMap::new();
+    for i in 0..batch.num_rows() {
+        parts.entry((dates.value(i), hours.value(i))).or_default().push(i as u32);
+    }
+    let single = parts.len() == 1;
+    let mut out = Vec::with_capacity(parts.len());
+    for ((d, h), idx) in parts {
+        let part = if single { batch.clone() } else { take_record_batch(batch, &UInt32Array::from(idx))? };
+        out.push(((d.to_string(), h.to_string()), part));
+    }
+    Ok(out)
+}
+
+fn sort_batch(table: &str, batch: &RecordBatch) -> Result<RecordBatch, Error> {
+    let cols: Vec<SortColumn> = sort_columns(table)
+        .iter()
+        .filter_map(|c| batch.column_by_name(c))
+        .map(|c| SortColumn { values: Arc::clone(c), options: None })
+        .collect();
+    if cols.is_empty() || batch.num_rows() < 2 {
+        return Ok(batch.clone());
+    }
+    let idx = lexsort_to_indices(&cols, None)?;
+    Ok(take_record_batch(batch, &idx)?)
+}
+
+fn write_partition(
+    data_dir: &Path,
+    table: &str,
+    date: &str,
+    hour: &str,
+    batch: &RecordBatch,
+    lo: u64,
+    hi: u64,
+) -> Result<PathBuf, Error> {
+    let dir = table_dir(data_dir, table).join(format!("date={date}")).join(format!("hour={hour}"));
+    std::fs::create_dir_all(&dir)?;
+    let name = format!("{lo:020}-{hi:020}-{:08x}.parquet", rand::random::<u32>());
+    let final_path = dir.join(&name);
+    let tmp_path = dir.join(format!("{name}.tmp"));
+
+    let sorted = sort_batch(table, batch)?;
+    let file_schema = tables::file_schema(&sorted.schema());
+    let cols: Vec<_> = file_schema
+        .fields()
+        .iter()
+        .map(|f| Arc::clone(sorted.column_by_name(f.name()).expect("file column in table")))
+        .collect();
+    let file_batch = RecordBatch::try_new(Arc::clone(&file_schema), cols)?;
+
+    let file = File::create(&tmp_path)?;
+    let props = writer_properties(table, &file_schema, lo, hi);
+    let mut writer = ArrowWriter::try_new(file, Arc::clone(&file_schema), Some(props))?;
+    writer.write(&file_batch)?;
+    let file = writer.into_inner()?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&tmp_path, &final_path)?;
+    crate::wal::fsync_dir(&dir)?;
+    // the partition directories may be new: make their entries durable too
+    if let Some(parent) = dir.parent() {
+        crate::wal::fsync_dir(parent)?;
+    }
+    Ok(final_path)
+}
+

@@ -1,0 +1,208 @@
+//! OTLP/HTTP: `POST /v1/{traces,logs,metrics}`, protobuf or JSON, gzip or not.
+//!
+//! Handlers are thin: read the body (size-limited), undo the encoding, decode,
+//! call [`Collector::export`], answer in the request's encoding with an
+//! `Export*ServiceResponse` or a `google.rpc.Status`.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use opentelemetry_proto::tonic::collector::logs::v1::{ExportLogsPartialSuccess, ExportLogsServiceResponse};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsPartialSuccess, ExportMetricsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{ExportTracePartialSuccess, ExportTraceServiceResponse};
+use prost::Message as _;
+use serde_json::json;
+
+use super::body::{Encoding, decode_content, decode_request};
+use super::token_matches;
+use crate::collector::{Collector, ExportOutcome};
+use crate::error::Error;
+use crate::wal::Signal;
+
+/// Seconds a client should wait before retrying an overloaded or closing server.
+pub const RETRY_AFTER_SECS: u64 = 2;
+
+#[derive(Clone)]
+pub struct HttpState {
+    pub collector: Arc<Collector>,
+    pub auth_token: Option<Arc<str>>,
+}
+
+/// `google.rpc.Status`, the error body OTLP/HTTP specifies.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    pub code: i32,
+    #[prost(string, tag = "2")]
+    pub message: String,
+}
+
+/// The OTLP/HTTP router (port 4318).
+pub fn router(state: HttpState) -> Router {
+    // the body limit applies to the bytes on the wire; decompressed size is checked separately
+    let limit = state.collector.config().max_body_bytes;
+    Router::new()
+        .route("/v1/traces", post(traces))
+        .route("/v1/logs", post(logs))
+        .route("/v1/metrics", post(metrics))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), require_token))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// `/healthz`, `/readyz` and `/metrics`, for the API port.
+pub fn admin_router(collector: Arc<Collector>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route(
+            "/readyz",
+            get(|State(c): State<Arc<Collector>>| async move {
+                if c.is_accepting() {
+                    (StatusCode::OK, "ready\n")
+                } else {
+                    (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n")
+                }
+            }),
+        )
+        .route(
+            "/metrics",
+            get(|State(c): State<Arc<Collector>>| async move {
+                ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], c.render_metrics())
+            }),
+        )
+        .with_state(collector)
+}
+
+async fn require_token(State(state): State<HttpState>, req: Request, next: Next) -> Response {
+    if let Some(expected) = &state.auth_token {
+        let presented = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        if !token_matches(presented, expected) {
+            let enc = Encoding::from_content_type(content_type(req.headers())).unwrap_or(Encoding::Json);
+            let e = Error::Unauthenticated;
+            state.collector.count_error(&e);
+            return error_response(&e, enc);
+        }
+    }
+    next.run(req).await
+}
+
+async fn not_found(State(state): State<HttpState>, req: Request) -> Response {
+    let e = Error::NotFound(req.uri().path().to_string());
+    state.collector.count_error(&e);
+    error_response(&e, Encoding::Json)
+}
+
+async fn traces(state: State<HttpState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    export(state, Signal::Traces, headers, body).await
+}
+async fn logs(state: State<HttpState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    export(state, Signal::Logs, headers, body).await
+}
+async fn metrics(state: State<HttpState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    export(state, Signal::Metrics, headers, body).await
+}
+
+fn content_type(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok())
+}
+
+async fn export(
+    State(state): State<HttpState>,
+    signal: Signal,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let collector = &state.collector;
+    let encoding = match Encoding::from_content_type(content_type(&headers)) {
+        Ok(e) => e,
+        Err(e) => {
+            collector.count_error(&e);
+            return error_response(&e, Encoding::Json);
+        }
+    };
+    let limit = collector.config().max_body_bytes;
+    let decoded = body
+        .map_err(|r| {
+            if r.status() == StatusCode::PAYLOAD_TOO_LARGE { Error::TooLarge { limit } } else { Error::BodyRead(r.body_text()) }
+        })
+        .and_then(|raw| {
+            let enc = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok());
+            decode_content(enc, &raw, limit)
+        })
+        .and_then(|bytes| decode_request(signal, encoding, &bytes));
+    let request = match decoded {
+        Ok(r) => r,
+        Err(e) => {
+            collector.metrics().intake_requests.add(signal.as_str(), 1);
+            collector.count_error(&e);
+            return error_response(&e, encoding);
+        }
+    };
+    match collector.export(request).await {
+        Ok(outcome) => success_response(signal, encoding, &outcome),
+        Err(e) => error_response(&e, encoding),
+    }
+}
+
+fn success_response(signal: Signal, encoding: Encoding, o: &ExportOutcome) -> Response {
+    let rejected = i64::try_from(o.rejected).unwrap_or(i64::MAX);
+    let message = o.message.clone().unwrap_or_default();
+    let body = match encoding {
+        Encoding::Json => {
+            let partial = (o.rejected > 0).then(|| {
+                let key = match signal {
+                    Signal::Traces => "rejectedSpans",
+                    Signal::Logs => "rejectedLogRecords",
+                    Signal::Metrics => "rejectedDataPoints",
+                };
+                json!({"partialSuccess": {key: rejected.to_string(), "errorMessage": message}})
+            });
+            partial.unwrap_or_else(|| json!({})).to_string().into_bytes()
+        }
+        Encoding::Protobuf => match signal {
+            Signal::Traces => ExportTraceServiceResponse {
+                partial_success: (o.rejected > 0)
+                    .then(|| ExportTracePartialSuccess { rejected_spans: rejected, error_message: message }),
+            }
+            .encode_to_vec(),
+            Signal::Logs => ExportLogsServiceResponse {
+                partial_success: (o.rejected > 0)
+                    .then(|| ExportLogsPartialSuccess { rejected_log_records: rejected, error_message: message }),
+            }
+            .encode_to_vec(),
+            Signal::Metrics => ExportMetricsServiceResponse {
+                partial_success: (o.rejected > 0)
+                    .then(|| ExportMetricsPartialSuccess { rejected_data_points: rejected, error_message: message }),
+            }
+            .encode_to_vec(),
+        },
+    };
+    ([(header::CONTENT_TYPE, encoding.content_type())], body).into_response()
+}
+
+/// An error as OTLP/HTTP specifies: the status code, a `google.rpc.Status` body
+/// in the request's encoding, and `Retry-After` when retrying makes sense.
+pub fn error_response(e: &Error, encoding: Encoding) -> Response {
+    let wire = e.status().wire();
+    let message = e.client_message();
+    let body = match encoding {
+        Encoding::Json => json!({"code": wire.grpc, "message": message}).to_string().into_bytes(),
+        Encoding::Protobuf => RpcStatus { code: wire.grpc, message }.encode_to_vec(),
+    };
+    let status = StatusCode::from_u16(wire.http).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = (status, [(header::CONTENT_TYPE, encoding.content_type())], body).into_response();
+    if wire.retryable {
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+    }
+    resp
+}

@@ -1,0 +1,158 @@
+//! OpenTelemetry GenAI / MCP semantic conventions and OpenInference, from any
+//! app. Records that follow none of them give no agent event.
+
+use std::borrow::Cow;
+
+use serde_json::Value;
+
+use super::tools::tool_facts;
+use super::{AgentEvent, LogCtx, SpanCtx, stable_id};
+use crate::events::kind;
+use crate::otlp::{Attrs, to_json};
+
+const REFUSAL_WORDS: [&str; 6] = ["blocked", "denied", "refused", "not permitted", "not allowed", "forbidden"];
+
+fn refusal(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    REFUSAL_WORDS.iter().any(|w| t.contains(w))
+}
+
+fn session_of(a: Attrs<'_>) -> Option<String> {
+    a.first_of(&["gen_ai.conversation.id", "session.id", "mcp.session.id"])
+}
+
+fn span_common(ctx: &SpanCtx<'_>, kind: &'static str) -> AgentEvent {
+    let a = ctx.attrs;
+    let mut e = ctx.event(kind);
+    e.session_id = session_of(a);
+    e.agent = a.first_of(&["gen_ai.agent.name", "gen_ai.agent.id"]).or_else(|| ctx.origin.service_name.clone());
+    e.agent_version = ctx.origin.service_version.clone();
+    e.user_id = a.first_of(&["user.id", "enduser.id"]);
+    e
+}
+
+/// The last user message in `gen_ai.input.messages` (JSON), if any.
+fn last_user_message(a: Attrs<'_>) -> Option<String> {
+    let msgs = a.json("gen_ai.input.messages")?;
+    let user = msgs.as_array()?.iter().rev().find(|m| m.get("role").and_then(Value::as_str) == Some("user"))?;
+    if let Some(parts) = user.get("parts").and_then(Value::as_array) {
+        let text: Vec<&str> = parts.iter().filter_map(|p| p.get("content").and_then(Value::as_str)).collect();
+        return (!text.is_empty()).then(|| text.join("\n"));
+    }
+    user.get("content").and_then(Value::as_str).map(str::to_string)
+}
+
+pub(super) fn span_event(ctx: &SpanCtx<'_>) -> Option<AgentEvent> {
+    let a = ctx.attrs;
+    let op = a.string("gen_ai.operation.name");
+    let oi_kind = a.string("openinference.span.kind").map(|k| k.to_ascii_uppercase());
+    let mcp_method = a.string("mcp.method.name");
+    match (op.as_deref(), oi_kind.as_deref(), mcp_method.as_deref()) {
+        (Some("chat" | "text_completion" | "generate_content" | "embeddings"), _, _) | (None, Some("LLM"), _) => {
+            let mut e = span_common(ctx, kind::MODEL_CALL);
+            e.model = a.first_of(&["gen_ai.response.model", "gen_ai.request.model", "llm.model_name"]);
+            e.input_tokens = a
+                .i64("gen_ai.usage.input_tokens")
+                .or_else(|| a.i64("gen_ai.usage.prompt_tokens"))
+                .or_else(|| a.i64("llm.token_count.prompt"));
+            e.output_tokens = a
+                .i64("gen_ai.usage.output_tokens")
+                .or_else(|| a.i64("gen_ai.usage.completion_tokens"))
+                .or_else(|| a.i64("llm.token_count.completion"));
+            e.text = a.first_of(&["gen_ai.provider.name", "gen_ai.system", "llm.provider"]);
+            e.outcome = ctx.status_is_error().then(|| a.string("error.type").unwrap_or_else(|| "error".into()));
+            Some(e)
+        }
+        (Some("invoke_agent"), _, _) | (None, Some("AGENT"), _) => {
+            let prompt = last_user_message(a).or_else(|| a.string("input.value"))?;
+            let mut e = span_common(ctx, kind::PROMPT);
+            e.text = Some(prompt);
+            Some(e)
+        }
+        (Some("execute_tool"), _, _) | (None, Some("TOOL"), _) | (None, None, Some("tools/call")) => Some(tool_span(ctx)),
+        _ => None,
+    }
+}
+
+fn tool_span(ctx: &SpanCtx<'_>) -> AgentEvent {
+    let a = ctx.attrs;
+    let is_mcp = a.has("mcp.method.name") || a.string("gen_ai.tool.type").as_deref() == Some("mcp");
+    let mut e = span_common(ctx, if is_mcp { kind::MCP_CALL } else { kind::TOOL_RESULT });
+    e.tool_name = a.first_of(&["gen_ai.tool.name", "tool.name"]);
+    e.tool_call_id = a.first_of(&["gen_ai.tool.call.id", "tool_call.id"]);
+    let args = a
+        .json("gen_ai.tool.call.arguments")
+        .or_else(|| a.json("tool.parameters"))
+        .or_else(|| a.json("input.value"))
+        .unwrap_or(Value::Null);
+    let f = tool_facts(e.tool_name.as_deref().unwrap_or(""), &args, None);
+    e.command = f.command;
+    e.paths_read = f.paths_read;
+    e.paths_written = f.paths_written;
+    e.network_host = f.network_hosts.into_iter().next();
+    if let Some(plan) = f.plan {
+        e.kind = kind::PLAN_UPDATE;
+        e.plan = Some(plan.to_string());
+    }
+    if is_mcp {
+        e.mcp_server = a.first_of(&["mcp.server.name", "gen_ai.tool.server", "server.address"]);
+    }
+    let result = a.first_of(&["gen_ai.tool.call.result", "output.value"]);
+    e.output_bytes = result.as_ref().map(|r| r.len() as i64);
+    if ctx.status_is_error() || a.has("error.type") {
+        let why = [result.as_deref(), ctx.span.status.as_ref().map(|s| s.message.as_str()), a.str("error.type").as_deref()]
+            .into_iter()
+            .flatten()
+            .any(refusal);
+        if why {
+            e.decision = Some("deny");
+            e.decision_source = Some("app");
+            e.outcome = Some("rejected".into());
+        } else {
+            e.outcome = Some("failure".into());
+        }
+    } else {
+        e.outcome = Some("success".into());
+    }
+    e
+}
+
+/// Older instrumentations emit messages as log records (`gen_ai.user.message`,
+/// …), re-emitting the whole history on every call: the event id hashes the
+/// conversation, role and content, so repeats collapse into one row.
+pub(super) fn log_event(ctx: &LogCtx<'_>) -> Option<AgentEvent> {
+    let a = ctx.attrs;
+    let name: Cow<'_, str> = if ctx.rec.event_name.is_empty() {
+        a.str("event.name")?
+    } else {
+        Cow::Borrowed(ctx.rec.event_name.as_str())
+    };
+    let kind = match name.as_ref() {
+        "gen_ai.user.message" => kind::PROMPT,
+        "gen_ai.assistant.message" | "gen_ai.choice" => kind::MODEL_RESPONSE,
+        "gen_ai.tool.message" => kind::TOOL_RESULT,
+        "gen_ai.client.inference.operation.details" => kind::MODEL_CALL,
+        _ => return None,
+    };
+    let body = ctx.rec.body.as_ref().map(to_json).unwrap_or(Value::Null);
+    let content = body
+        .get("content")
+        .map(|c| c.as_str().map_or_else(|| c.to_string(), str::to_string))
+        .or_else(|| body.get("message").and_then(|m| m.get("content")).map(|c| c.as_str().map_or_else(|| c.to_string(), str::to_string)))
+        .or_else(|| a.string("gen_ai.event.content"))
+        .or_else(|| body.as_str().map(str::to_string));
+    let mut e = ctx.event(kind, Some(name.to_string()));
+    e.session_id = session_of(a);
+    e.agent = ctx.origin.service_name.clone();
+    e.model = a.first_of(&["gen_ai.response.model", "gen_ai.request.model"]);
+    e.input_tokens = a.i64("gen_ai.usage.input_tokens");
+    e.output_tokens = a.i64("gen_ai.usage.output_tokens");
+    e.tool_call_id = body.get("id").and_then(Value::as_str).map(str::to_string);
+    if kind != kind::MODEL_CALL {
+        let trace = e.trace_id.clone().unwrap_or_default();
+        let conv = e.session_id.clone().unwrap_or(trace);
+        e.event_id = stable_id(&[b"genai-msg", conv.as_bytes(), name.as_bytes(), content.as_deref().unwrap_or("").as_bytes()]);
+    }
+    e.text = content;
+    Some(e)
+}

@@ -1,0 +1,166 @@
+//! Facts from a tool call's name and input, shared by every vendor.
+
+use serde_json::Value;
+
+use super::shell::{CommandFacts, analyze, command_from_argv};
+
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ToolFacts {
+    pub command: Option<String>,
+    pub paths_read: Vec<String>,
+    pub paths_written: Vec<String>,
+    pub network_hosts: Vec<String>,
+    /// `[{"step", "status"}]` for plan tools.
+    pub plan: Option<Value>,
+    pub plan_text: Option<String>,
+}
+
+/// `mcp__server__tool` → `server`.
+pub fn mcp_server_of(tool_name: &str) -> Option<String> {
+    let rest = tool_name.strip_prefix("mcp__")?;
+    rest.split("__").next().filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+pub fn is_plan_tool(tool_name: &str) -> bool {
+    matches!(tool_name, "update_plan" | "TodoWrite" | "todo_write" | "write_todos")
+}
+
+fn str_field<'a>(input: &'a Value, keys: &[&str]) -> Option<&'a str> {
+    keys.iter().find_map(|k| input.get(*k).and_then(Value::as_str)).filter(|s| !s.is_empty())
+}
+
+/// The shell command in a tool input: `command`/`cmd` as a string or an argv array.
+pub fn command_of(input: &Value) -> Option<String> {
+    for key in ["cmd", "command", "script", "full_command"] {
+        match input.get(key) {
+            Some(Value::String(s)) if !s.is_empty() => return Some(s.clone()),
+            Some(Value::Array(a)) if !a.is_empty() => {
+                let argv: Vec<String> = a.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string)).collect();
+                return Some(command_from_argv(&argv));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn classify(tool: &str) -> (bool, bool) {
+    let t = tool.to_ascii_lowercase();
+    let reads = ["read", "view", "cat", "open", "glob", "grep", "search_file", "list_dir", "ls"].iter().any(|k| t.contains(k));
+    let writes = ["write", "edit", "create", "patch", "delete", "remove", "rename", "move", "notebookedit"].iter().any(|k| t.contains(k));
+    (reads && !writes, writes)
+}
+
+/// Paths touched by an `apply_patch` body.
+fn patch_paths(patch: &str) -> Vec<String> {
+    patch
+        .lines()
+        .filter_map(|l| {
+            ["*** Update File: ", "*** Add File: ", "*** Delete File: ", "*** Move to: "]
+                .iter()
+                .find_map(|p| l.strip_prefix(p))
+                .map(|p| p.trim().to_string())
+        })
+        .collect()
+}
+
+fn plan_of(input: &Value) -> Option<Value> {
+    let items = input.get("plan").or_else(|| input.get("todos"))?.as_array()?;
+    let steps: Vec<Value> = items
+        .iter()
+        .map(|i| {
+            let step = str_field(i, &["step", "content", "title", "description"]).unwrap_or_default();
+            let status = str_field(i, &["status", "state"]).unwrap_or("pending");
+            serde_json::json!({"step": step, "status": status})
+        })
+        .collect();
+    Some(Value::Array(steps))
+}
+
+/// Facts of one tool call. `input` is the call's arguments as JSON (may be Null);
+/// `command` a command the vendor already extracted.
+pub fn tool_facts(tool_name: &str, input: &Value, command: Option<String>) -> ToolFacts {
+    let mut f = ToolFacts { command: command.or_else(|| command_of(input)), ..Default::default() };
+    if let Some(cmd) = &f.command {
+        let CommandFacts { paths_read, paths_written, network_hosts } = analyze(cmd);
+        f.paths_read = paths_read;
+        f.paths_written = paths_written;
+        f.network_hosts = network_hosts;
+    }
+    if is_plan_tool(tool_name) {
+        f.plan = plan_of(input);
+        f.plan_text = str_field(input, &["explanation"]).map(str::to_string);
+        return f;
+    }
+    if let Some(patch) = str_field(input, &["input", "patch"]).filter(|p| p.contains("*** Begin Patch")) {
+        f.paths_written.extend(patch_paths(patch));
+    }
+    let path = str_field(input, &["file_path", "path", "notebook_path", "filename", "file"]);
+    let (reads, writes) = classify(tool_name);
+    if let Some(p) = path {
+        if writes {
+            f.paths_written.push(p.to_string());
+        } else if reads || f.command.is_none() {
+            f.paths_read.push(p.to_string());
+        }
+    }
+    if let Some(url) = str_field(input, &["url", "uri"])
+        && let Some(host) = url.split_once("://").and_then(|(_, r)| r.split(['/', ':', '?']).next())
+    {
+        f.network_hosts.push(host.to_ascii_lowercase());
+    }
+    if f.command.is_none() {
+        // a one-line summary: the tool and its most telling argument
+        let arg = path.or_else(|| str_field(input, &["url", "pattern", "query", "prompt"]));
+        f.command = arg.map(|a| format!("{tool_name} {a}"));
+    }
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn codex_exec_arguments() {
+        let f = tool_facts("exec_command", &json!({"cmd": "cat ~/.aws/credentials", "yield_time_ms": 10000}), None);
+        assert_eq!(f.command.as_deref(), Some("cat ~/.aws/credentials"));
+        assert_eq!(f.paths_read, vec!["~/.aws/credentials"]);
+        let f = tool_facts("shell", &json!({"command": ["bash", "-lc", "rm -rf build"]}), None);
+        assert_eq!(f.command.as_deref(), Some("rm -rf build"));
+        assert_eq!(f.paths_written, vec!["build"]);
+    }
+
+    #[test]
+    fn claude_tools() {
+        let f = tool_facts("Read", &json!({"file_path": "/home/dev/.aws/credentials"}), None);
+        assert_eq!(f.paths_read, vec!["/home/dev/.aws/credentials"]);
+        assert_eq!(f.command.as_deref(), Some("Read /home/dev/.aws/credentials"));
+        let f = tool_facts("Edit", &json!({"file_path": "src/a.rs", "old_string": "x", "new_string": "y"}), None);
+        assert_eq!(f.paths_written, vec!["src/a.rs"]);
+        let f = tool_facts("WebFetch", &json!({"url": "https://Example.com/readme", "prompt": "summarize"}), None);
+        assert_eq!(f.network_hosts, vec!["example.com"]);
+        let f = tool_facts("TodoWrite", &json!({"todos": [{"content": "a", "status": "completed", "activeForm": "A"}]}), None);
+        assert_eq!(f.plan, Some(json!([{"step": "a", "status": "completed"}])));
+    }
+
+    #[test]
+    fn codex_plan_and_patch() {
+        let f = tool_facts(
+            "update_plan",
+            &json!({"explanation": "why", "plan": [{"step": "s1", "status": "in_progress"}]}),
+            None,
+        );
+        assert_eq!(f.plan, Some(json!([{"step": "s1", "status": "in_progress"}])));
+        assert_eq!(f.plan_text.as_deref(), Some("why"));
+        let f = tool_facts("apply_patch", &json!({"input": "*** Begin Patch\n*** Update File: src/x.rs\n@@\n*** End Patch"}), None);
+        assert_eq!(f.paths_written, vec!["src/x.rs"]);
+    }
+
+    #[test]
+    fn mcp_names() {
+        assert_eq!(mcp_server_of("mcp__shady-tools__exec").as_deref(), Some("shady-tools"));
+        assert_eq!(mcp_server_of("Bash"), None);
+    }
+}

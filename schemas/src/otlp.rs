@@ -1,0 +1,191 @@
+//! Rendering OTLP `AnyValue`s as text (attribute maps) and as JSON (nested values),
+//! and typed look-ups that accept what real exporters send (ints as strings, …).
+
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value::Value};
+use serde_json::Value as Json;
+
+/// Appends the text form of `v` to `out`: strings as sent, numbers in decimal,
+/// booleans as `true`/`false`, bytes as hex, arrays and kv-lists as compact JSON.
+pub fn render_text(v: &AnyValue, out: &mut String) {
+    use std::fmt::Write as _;
+    match &v.value {
+        None => {}
+        Some(Value::StringValue(s)) => out.push_str(s),
+        Some(Value::BoolValue(b)) => out.push_str(if *b { "true" } else { "false" }),
+        Some(Value::IntValue(i)) => {
+            let _ = write!(out, "{i}");
+        }
+        // a profiles dictionary index; rendered as the number
+        Some(Value::StringValueStrindex(i)) => {
+            let _ = write!(out, "{i}");
+        }
+        Some(Value::DoubleValue(d)) => {
+            let _ = write!(out, "{d}");
+        }
+        Some(Value::BytesValue(b)) => out.push_str(&hex::encode(b)),
+        Some(Value::ArrayValue(_) | Value::KvlistValue(_)) => out.push_str(&to_json(v).to_string()),
+    }
+}
+
+/// The text form of `v` as a new string.
+pub fn text(v: &AnyValue) -> String {
+    let mut s = String::new();
+    render_text(v, &mut s);
+    s
+}
+
+/// `v` as a JSON value (kv-lists become objects; a repeated key keeps its last value).
+pub fn to_json(v: &AnyValue) -> Json {
+    match &v.value {
+        None => Json::Null,
+        Some(Value::StringValue(s)) => Json::String(s.clone()),
+        Some(Value::BoolValue(b)) => Json::Bool(*b),
+        Some(Value::IntValue(i)) => Json::from(*i),
+        Some(Value::StringValueStrindex(i)) => Json::from(*i),
+        Some(Value::DoubleValue(d)) => serde_json::Number::from_f64(*d).map_or_else(|| Json::String(d.to_string()), Json::Number),
+        Some(Value::BytesValue(b)) => Json::String(hex::encode(b)),
+        Some(Value::ArrayValue(a)) => Json::Array(a.values.iter().map(to_json).collect()),
+        Some(Value::KvlistValue(kv)) => attrs_json(&kv.values),
+    }
+}
+
+/// A list of key-values as a JSON object.
+pub fn attrs_json(kvs: &[KeyValue]) -> Json {
+    Json::Object(kvs.iter().map(|kv| (kv.key.clone(), kv.value.as_ref().map_or(Json::Null, to_json))).collect())
+}
+
+/// The first string-ish value of `key`, as text. Used for well-known attributes.
+pub fn find<'a>(kvs: &'a [KeyValue], key: &str) -> Option<&'a AnyValue> {
+    kvs.iter().find(|kv| kv.key == key).and_then(|kv| kv.value.as_ref())
+}
+
+pub fn find_str<'a>(kvs: &'a [KeyValue], key: &str) -> Option<&'a str> {
+    match find(kvs, key)?.value.as_ref()? {
+        Value::StringValue(s) => Some(s.as_str()),
+        _ => None,
+    }
+}
+
+/// Attribute look-up with the rules real clients need: for a repeated key the
+/// *last* value wins (Codex repeats `thread.id`); `""` counts as absent; numbers
+/// and booleans sent as strings are parsed.
+#[derive(Debug, Clone, Copy)]
+pub struct Attrs<'a>(pub &'a [KeyValue]);
+
+impl<'a> Attrs<'a> {
+    pub fn value(&self, key: &str) -> Option<&'a Value> {
+        self.0.iter().rev().find(|kv| kv.key == key).and_then(|kv| kv.value.as_ref()).and_then(|v| v.value.as_ref())
+    }
+
+    /// A non-empty string form of `key` (numbers and booleans rendered).
+    pub fn str(&self, key: &str) -> Option<std::borrow::Cow<'a, str>> {
+        use std::borrow::Cow;
+        match self.value(key)? {
+            Value::StringValue(s) if s.is_empty() => None,
+            Value::StringValue(s) => Some(Cow::Borrowed(s.as_str())),
+            Value::IntValue(i) => Some(Cow::Owned(i.to_string())),
+            Value::StringValueStrindex(i) => Some(Cow::Owned(i.to_string())),
+            Value::DoubleValue(d) => Some(Cow::Owned(d.to_string())),
+            Value::BoolValue(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+            Value::ArrayValue(_) | Value::KvlistValue(_) | Value::BytesValue(_) => {
+                let v = AnyValue { value: self.value(key).cloned() };
+                Some(Cow::Owned(text(&v)))
+            }
+        }
+    }
+
+    pub fn string(&self, key: &str) -> Option<String> {
+        self.str(key).map(|s| s.into_owned())
+    }
+
+    /// First present key among `keys`.
+    pub fn first_of(&self, keys: &[&str]) -> Option<String> {
+        keys.iter().find_map(|k| self.string(k))
+    }
+
+    pub fn i64(&self, key: &str) -> Option<i64> {
+        match self.value(key)? {
+            Value::IntValue(i) => Some(*i),
+            Value::DoubleValue(d) if d.is_finite() => Some(*d as i64),
+            Value::StringValue(s) => {
+                let t = s.trim();
+                t.parse::<i64>().ok().or_else(|| t.parse::<f64>().ok().filter(|f| f.is_finite()).map(|f| f as i64))
+            }
+            _ => None,
+        }
+    }
+
+    pub fn f64(&self, key: &str) -> Option<f64> {
+        match self.value(key)? {
+            Value::IntValue(i) => Some(*i as f64),
+            Value::DoubleValue(d) => Some(*d),
+            Value::StringValue(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    pub fn bool(&self, key: &str) -> Option<bool> {
+        match self.value(key)? {
+            Value::BoolValue(b) => Some(*b),
+            Value::IntValue(i) => Some(*i != 0),
+            Value::StringValue(s) => match s.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => Some(true),
+                "false" | "0" | "no" => Some(false),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        self.value(key).is_some()
+    }
+
+    /// A JSON value: a string attribute that holds JSON is parsed, a structured
+    /// attribute converted.
+    pub fn json(&self, key: &str) -> Option<serde_json::Value> {
+        match self.value(key)? {
+            Value::StringValue(s) => serde_json::from_str(s).ok(),
+            other => Some(to_json(&AnyValue { value: Some(other.clone()) })),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kv(k: &str, v: Value) -> KeyValue {
+        KeyValue { key: k.into(), value: Some(AnyValue { value: Some(v) }), ..Default::default() }
+    }
+
+    #[test]
+    fn last_duplicate_wins_and_strings_parse() {
+        let kvs = vec![
+            kv("thread.id", Value::IntValue(7)),
+            kv("thread.id", Value::StringValue("01a2-uuid".into())),
+            kv("n", Value::StringValue("75".into())),
+            kv("ok", Value::StringValue("true".into())),
+            kv("empty", Value::StringValue(String::new())),
+            kv("d", Value::DoubleValue(2.5)),
+        ];
+        let a = Attrs(&kvs);
+        assert_eq!(a.string("thread.id").as_deref(), Some("01a2-uuid"));
+        assert_eq!(a.i64("n"), Some(75));
+        assert_eq!(a.bool("ok"), Some(true));
+        assert_eq!(a.string("empty"), None);
+        assert_eq!(a.string("d").as_deref(), Some("2.5"));
+        assert_eq!(a.i64("d"), Some(2));
+        assert_eq!(a.first_of(&["missing", "n"]).as_deref(), Some("75"));
+    }
+
+    #[test]
+    fn text_rendering() {
+        let arr = AnyValue { value: Some(Value::ArrayValue(opentelemetry_proto::tonic::common::v1::ArrayValue {
+            values: vec![AnyValue { value: Some(Value::StringValue("x".into())) }, AnyValue { value: Some(Value::IntValue(1)) }],
+        })) };
+        assert_eq!(text(&arr), r#"["x",1]"#);
+        assert_eq!(text(&AnyValue { value: Some(Value::BytesValue(vec![1, 2])) }), "0102");
+        assert_eq!(text(&AnyValue { value: None }), "");
+    }
+}

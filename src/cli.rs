@@ -1,0 +1,128 @@
+//! Command-line interface. Every flag has a `VIGIL_*` environment twin.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use query::format::OutputFormat;
+
+#[derive(Debug, Parser)]
+#[command(name = "vigil", version, about = "OTLP collector, columnar store and SQL for AI coding-agent telemetry")]
+pub struct Cli {
+    /// Log filter (tracing EnvFilter syntax).
+    #[arg(long, env = "VIGIL_LOG", default_value = "info", global = true)]
+    pub log: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the OTLP receivers (gRPC and HTTP), the store and the SQL API.
+    Serve(ServeArgs),
+    /// Run read-only SQL over a data directory.
+    Query(QueryArgs),
+    /// Import OTLP export files (JSON, JSON lines, protobuf; gzip ok) into a data directory.
+    Ingest(IngestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Where the WAL and the Parquet tables live.
+    #[arg(long, env = "VIGIL_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// OTLP/gRPC listen address.
+    #[arg(long, env = "VIGIL_OTLP_GRPC_ADDR", default_value = "127.0.0.1:4317")]
+    pub otlp_grpc_addr: SocketAddr,
+    /// OTLP/HTTP listen address.
+    #[arg(long, env = "VIGIL_OTLP_HTTP_ADDR", default_value = "127.0.0.1:4318")]
+    pub otlp_http_addr: SocketAddr,
+    /// API (and health) listen address.
+    #[arg(long, env = "VIGIL_HTTP_ADDR", default_value = "127.0.0.1:8080")]
+    pub http_addr: SocketAddr,
+    /// Require `Authorization: Bearer <token>` on OTLP and the API.
+    #[arg(long, env = "VIGIL_AUTH_TOKEN", hide_env_values = true)]
+    pub auth_token: Option<String>,
+    /// Largest request body, after decompression, in bytes.
+    #[arg(long, env = "VIGIL_MAX_BODY_BYTES", default_value_t = collector::collector::DEFAULT_MAX_BODY_BYTES)]
+    pub max_body_bytes: usize,
+    /// Unflushed rows held in memory (bytes) before intake answers "retry later".
+    #[arg(long, env = "VIGIL_MAX_BUFFER_BYTES", default_value_t = collector::collector::DEFAULT_MAX_BUFFER_BYTES)]
+    pub max_buffer_bytes: usize,
+    /// Write buffered rows to Parquet at least this often (e.g. 10s, 500ms).
+    #[arg(long, env = "VIGIL_FLUSH_INTERVAL", default_value = "10s", value_parser = parse_duration)]
+    pub flush_interval: Duration,
+    /// Write a JSON file with the bound addresses once listening (for tests and scripts).
+    #[arg(long, env = "VIGIL_ADDR_FILE", hide = true)]
+    pub addr_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    #[arg(long, env = "VIGIL_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Output format: table, csv or json (one object per line).
+    #[arg(long, default_value = "table")]
+    pub format: OutputFormat,
+    /// The SQL statement.
+    pub sql: String,
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    #[arg(long, env = "VIGIL_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Signal of files whose name does not say (traces, logs, metrics); by default
+    /// guessed from the content or the file name.
+    #[arg(long)]
+    pub signal: Option<String>,
+    /// Files to import.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.find(|c: char| !c.is_ascii_digit() && c != '.').map_or((s, "s"), |i| (&s[..i], &s[i..]));
+    let n: f64 = num.parse().map_err(|_| format!("invalid duration {s:?}: expected e.g. 10s, 500ms, 2m"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" | "" => n,
+        "m" => n * 60.0,
+        _ => return Err(format!("invalid duration unit in {s:?}: use ms, s or m")),
+    };
+    Ok(Duration::from_secs_f64(secs))
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => crate::serve::serve(args).await,
+        Command::Query(args) => {
+            let engine = query::QueryEngine::offline(&args.data_dir)?;
+            let result = engine.sql(&args.sql).await?;
+            let text = query::format::render(&result, args.format)?;
+            print!("{text}");
+            if args.format == OutputFormat::Table && !text.ends_with('\n') {
+                println!();
+            }
+            Ok(())
+        }
+        Command::Ingest(args) => crate::ingest_files::ingest(args).await.context("ingest"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10s").unwrap(), Duration::from_secs(10));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("3").unwrap(), Duration::from_secs(3));
+        assert!(parse_duration("soon").is_err());
+    }
+}

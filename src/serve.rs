@@ -1,0 +1,128 @@
+//! `vigil serve`: process wiring and ordered shutdown.
+//!
+//! Start: open the store (WAL replay), bind all listeners, start the flusher and
+//! the servers. Stop (SIGTERM / Ctrl-C): stop accepting connections and let
+//! in-flight requests finish → close the WAL (queued appends are fsync'd and
+//! answered) → flush everything to Parquet → exit 0.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use collector::receiver::{grpc, http as otlp_http};
+use collector::{Collector, CollectorConfig};
+use schemas::SystemClock;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::ServeArgs;
+
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut config = CollectorConfig::new(args.data_dir.clone());
+    config.max_body_bytes = args.max_body_bytes;
+    config.max_buffer_bytes = args.max_buffer_bytes;
+    config.flush_interval = args.flush_interval;
+    let (collector, summary) = tokio::task::spawn_blocking(move || Collector::open(config, Arc::new(SystemClock)))
+        .await?
+        .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
+    tracing::info!(
+        data_dir = %args.data_dir.display(),
+        replayed = summary.replayed_records,
+        "store open"
+    );
+    let token: Option<Arc<str>> = args.auth_token.as_deref().filter(|t| !t.is_empty()).map(Arc::from);
+
+    let grpc_listener = bind(args.otlp_grpc_addr, "OTLP/gRPC").await?;
+    let otlp_http_listener = bind(args.otlp_http_addr, "OTLP/HTTP").await?;
+    let api_listener = bind(args.http_addr, "API").await?;
+    let addrs = serde_json::json!({
+        "otlp_grpc": grpc_listener.local_addr()?.to_string(),
+        "otlp_http": otlp_http_listener.local_addr()?.to_string(),
+        "http": api_listener.local_addr()?.to_string(),
+    });
+    tracing::info!(
+        otlp_grpc = %addrs["otlp_grpc"].as_str().unwrap_or_default(),
+        otlp_http = %addrs["otlp_http"].as_str().unwrap_or_default(),
+        http = %addrs["http"].as_str().unwrap_or_default(),
+        "listening"
+    );
+
+    let stop = CancellationToken::new();
+    let flusher = collector.spawn_flusher(stop.child_token());
+
+    let engine = query::QueryEngine::live(&args.data_dir, collector.hot_rows());
+    let api = web::router(web::AppState { engine, auth_token: token.clone() })
+        .merge(otlp_http::admin_router(Arc::clone(&collector)));
+    let otlp = otlp_http::router(otlp_http::HttpState { collector: Arc::clone(&collector), auth_token: token.clone() });
+
+    let mut servers = tokio::task::JoinSet::new();
+    {
+        let stop = stop.clone();
+        servers.spawn(async move {
+            axum::serve(otlp_http_listener, otlp).with_graceful_shutdown(stop.cancelled_owned()).await.context("OTLP/HTTP server")
+        });
+    }
+    {
+        let stop = stop.clone();
+        servers.spawn(async move {
+            axum::serve(api_listener, api).with_graceful_shutdown(stop.cancelled_owned()).await.context("API server")
+        });
+    }
+    {
+        let stop = stop.clone();
+        let routes = grpc::routes(Arc::clone(&collector), token);
+        servers.spawn(async move {
+            grpc::serve(routes, grpc_listener, stop.cancelled_owned()).await.context("OTLP/gRPC server")
+        });
+    }
+    if let Some(path) = &args.addr_file {
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, addrs.to_string())?;
+        std::fs::rename(&tmp, path)?;
+    }
+
+    let mut failure = None;
+    tokio::select! {
+        _ = shutdown_signal() => tracing::info!("shutting down: stopping intake"),
+        Some(res) = servers.join_next() => {
+            failure = Some(match res { Ok(Ok(())) => anyhow::anyhow!("a server stopped unexpectedly"), Ok(Err(e)) => e, Err(e) => e.into() });
+        }
+    }
+    stop.cancel();
+    while let Some(res) = servers.join_next().await {
+        if let Ok(Err(e)) = res {
+            tracing::warn!(error = %e, "server stopped with an error");
+        }
+    }
+    let _ = flusher.await;
+    let stats = collector.shutdown().await.context("final flush")?;
+    tracing::info!(rows = stats.rows, files = stats.files, "flushed; bye");
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+async fn bind(addr: std::net::SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.with_context(|| format!("binding the {what} listener to {addr}"))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,207 @@
+//! Starts the real `vigil` binary on port 0 in a fresh data directory.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub struct Server {
+    child: Option<Child>,
+    pub data_dir: PathBuf,
+    pub grpc: String,
+    pub otlp_http: String,
+    pub http: String,
+    extra: Vec<String>,
+    _tmp: Option<tempfile::TempDir>,
+    pub client: reqwest::Client,
+}
+
+pub fn vigil_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_vigil")
+}
+
+/// Polls `f` until it returns `Some`, failing the test after `timeout`.
+pub async fn wait_for<T>(what: &str, timeout: Duration, mut f: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+impl Server {
+    pub async fn start() -> Server {
+        Self::start_with(&[]).await
+    }
+
+    pub async fn start_with(extra: &[&str]) -> Server {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data_dir = tmp.path().join("data");
+        let mut s = Self::start_in(&data_dir, extra).await;
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// Starts on an existing data directory (restarts in crash tests).
+    pub async fn start_in(data_dir: &Path, extra: &[&str]) -> Server {
+        let addr_file = data_dir.with_extension(format!("addr-{}", std::process::id()));
+        let _ = std::fs::remove_file(&addr_file);
+        let child = Command::new(vigil_bin())
+            .arg("serve")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--otlp-grpc-addr", "127.0.0.1:0", "--otlp-http-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"])
+            .arg("--addr-file")
+            .arg(&addr_file)
+            .args(extra)
+            .env("VIGIL_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start vigil");
+        let addrs: Value = wait_for("the address file", Duration::from_secs(30), async || {
+            std::fs::read_to_string(&addr_file).ok().and_then(|s| serde_json::from_str(&s).ok())
+        })
+        .await;
+        let _ = std::fs::remove_file(&addr_file);
+        let get = |k: &str| addrs[k].as_str().expect("address").to_string();
+        let server = Server {
+            child: Some(child),
+            data_dir: data_dir.to_path_buf(),
+            grpc: get("otlp_grpc"),
+            otlp_http: get("otlp_http"),
+            http: get("http"),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+            _tmp: None,
+            client: reqwest::Client::new(),
+        };
+        let url = format!("http://{}/readyz", server.http);
+        let client = server.client.clone();
+        wait_for("readyz", Duration::from_secs(30), async || {
+            client.get(&url).send().await.ok().filter(|r| r.status().is_success()).map(|_| ())
+        })
+        .await;
+        server
+    }
+
+
+    /// SIGKILL: no shutdown, no flush.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM and wait for a clean exit; returns the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut c = self.child.take().expect("running");
+        let status = Command::new("kill").args(["-TERM", &c.id().to_string()]).status().expect("kill");
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(st) = c.try_wait().expect("wait") {
+                return st;
+            }
+            assert!(Instant::now() < deadline, "vigil did not exit after SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Starts again on the same data directory with the same flags.
+    pub async fn restart(mut self) -> Server {
+        self.kill9();
+        let extra: Vec<String> = std::mem::take(&mut self.extra);
+        let refs: Vec<&str> = extra.iter().map(String::as_str).collect();
+        let mut next = Server::start_in(&self.data_dir.clone(), &refs).await;
+        next._tmp = self._tmp.take();
+        next
+    }
+
+    pub fn otlp_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.otlp_http)
+    }
+
+    pub async fn post_otlp(&self, path: &str, content_type: &str, body: Vec<u8>) -> reqwest::Response {
+        self.client
+            .post(self.otlp_url(path))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// `POST /api/sql`; panics on a non-200 answer.
+    pub async fn sql(&self, sql: &str) -> Value {
+        let (status, body) = self.sql_status(sql).await;
+        assert_eq!(status, 200, "SQL failed: {sql}\n{body}");
+        body
+    }
+
+    pub async fn sql_status(&self, sql: &str) -> (u16, Value) {
+        let r = self
+            .client
+            .post(format!("http://{}/api/sql", self.http))
+            .json(&serde_json::json!({"sql": sql}))
+            .send()
+            .await
+            .expect("POST /api/sql");
+        let status = r.status().as_u16();
+        (status, r.json().await.expect("JSON body"))
+    }
+
+    /// Rows of a query as JSON arrays.
+    pub async fn rows(&self, sql: &str) -> Vec<Vec<Value>> {
+        let v = self.sql(sql).await;
+        v["rows"].as_array().expect("rows").iter().map(|r| r.as_array().expect("row").clone()).collect()
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        let rows = self.rows(sql).await;
+        rows[0][0].as_i64().expect("a count")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Runs `vigil` with arguments and returns (success, stdout, stderr).
+pub fn vigil(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(vigil_bin()).args(args).env("VIGIL_LOG", "warn").output().expect("run vigil");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared` beside the clone (captures of real clients).
+pub fn shared_dir() -> PathBuf {
+    let p = repo_root().join("..").join("shared");
+    assert!(p.join("captures").is_dir(), "../shared/captures is missing beside the repository");
+    p
+}
+
+/// Runs a Python helper from tests/python; panics with its output on failure.
+pub fn python(script: &str, args: &[&str]) -> String {
+    let out = Command::new("python3")
+        .arg(repo_root().join("tests/python").join(script))
+        .args(args)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{script} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests: each starts the real `vigil` binary and talks to it the way
+//! agents, SDKs and incident responders do.
+
+mod bad_input;
+mod crash;
+mod harness;
+mod otlp_clients;

@@ -1,0 +1,68 @@
+//! The HTTP API (and, later, the dashboard) over the query layer.
+//!
+//! Requests come in through [`router`]; `POST /api/sql` runs read-only SQL
+//! through [`query::QueryEngine`] (which sees Parquet and not-yet-flushed rows)
+//! and answers `{"columns": [...], "rows": [[...]]}`. Errors map through
+//! [`schemas::Status`]: the user's mistakes come back as 400 with the reason,
+//! server faults as 500 with a generic text (details go to the log).
+
+pub mod error;
+
+use std::sync::Arc;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use query::QueryEngine;
+use serde::Deserialize;
+
+pub use error::ApiError;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: QueryEngine,
+    pub auth_token: Option<Arc<str>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SqlRequest {
+    pub sql: String,
+}
+
+/// The API router; `extra` (health, metrics) is merged in unauthenticated.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/sql", post(run_sql))
+        .layer(middleware::from_fn_with_state(state.clone(), require_token))
+        .with_state(state)
+}
+
+async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if let Some(expected) = &state.auth_token {
+        let presented = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let ok = presented
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .is_some_and(|t| constant_time_eq(t.trim().as_bytes(), expected.as_bytes()));
+        if !ok {
+            return ApiError::Unauthenticated.into_response();
+        }
+    }
+    next.run(req).await
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn run_sql(
+    State(state): State<AppState>,
+    body: Result<Json<SqlRequest>, JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Json(req) = body.map_err(|r| ApiError::BadRequest(r.body_text()))?;
+    let result = state.engine.sql(&req.sql).await?;
+    Ok(Json(query::format::api_json(&result)?))
+}
