@@ -54,6 +54,12 @@ pub struct ServeArgs {
     /// Write buffered rows to Parquet at least this often (e.g. 10s, 500ms).
     #[arg(long, env = "VIGIL_FLUSH_INTERVAL", default_value = "10s", value_parser = parse_duration)]
     pub flush_interval: Duration,
+    /// Secret redaction before anything is stored: on or off.
+    #[arg(long, env = "VIGIL_REDACT", default_value = "on", value_parser = ["on", "off"])]
+    pub redact: String,
+    /// TOML file of extra redaction patterns (`[[pattern]] kind = "…" regex = "…" group = 0`).
+    #[arg(long, env = "VIGIL_REDACT_PATTERNS")]
+    pub redact_patterns: Option<PathBuf>,
     /// Write a JSON file with the bound addresses once listening (for tests and scripts).
     #[arg(long, env = "VIGIL_ADDR_FILE", hide = true)]
     pub addr_file: Option<PathBuf>,
@@ -81,6 +87,22 @@ pub struct IngestArgs {
     /// Files to import.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+}
+
+/// The redactor `--redact` and `--redact-patterns` ask for.
+pub fn redactor(mode: &str, patterns: Option<&std::path::Path>) -> anyhow::Result<Option<std::sync::Arc<schemas::redact::Redactor>>> {
+    use schemas::redact::Redactor;
+    if mode == "off" {
+        return Ok(None);
+    }
+    let r = match patterns {
+        None => Redactor::with_defaults(),
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            Redactor::with_file(&text)?
+        }
+    };
+    Ok(Some(std::sync::Arc::new(r)))
 }
 
 pub fn parse_duration(s: &str) -> Result<Duration, String> {

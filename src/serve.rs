@@ -21,6 +21,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.max_body_bytes = args.max_body_bytes;
     config.max_buffer_bytes = args.max_buffer_bytes;
     config.flush_interval = args.flush_interval;
+    config.redactor = crate::cli::redactor(&args.redact, args.redact_patterns.as_deref())?;
     let (collector, summary) = tokio::task::spawn_blocking(move || Collector::open(config, Arc::new(SystemClock)))
         .await?
         .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;

@@ -32,6 +32,8 @@ pub struct CollectorConfig {
     /// ... or as soon as this many rows are pending.
     pub flush_rows: usize,
     pub wal_segment_bytes: u64,
+    /// Secret redaction applied before the WAL; `None` stores what was sent.
+    pub redactor: Option<Arc<schemas::redact::Redactor>>,
 }
 
 impl CollectorConfig {
@@ -43,6 +45,7 @@ impl CollectorConfig {
             flush_interval: Duration::from_secs(10),
             flush_rows: 500_000,
             wal_segment_bytes: 64 * 1024 * 1024,
+            redactor: Some(Arc::new(schemas::redact::Redactor::with_defaults())),
         }
     }
     fn wal_dir(&self) -> PathBuf {
@@ -206,6 +209,10 @@ impl Collector {
             return Err(Error::Overloaded { bytes: pending });
         }
         let rejected = retain_valid(req);
+        if let Some(r) = &self.config.redactor {
+            let n = req.redact(r);
+            self.metrics.redacted_values.add(n as u64);
+        }
         let accepted = req.record_count();
         if accepted == 0 {
             return Ok(ExportOutcome { accepted: 0, rejected: rejected.count, message: rejected.first_reason, seq: None });

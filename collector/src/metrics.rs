@@ -50,6 +50,7 @@ pub struct Metrics {
     pub parquet_rows: Counter,
     pub parquet_bytes: Counter,
     pub flush_errors: Counter,
+    pub redacted_values: Counter,
 }
 
 impl Metrics {
@@ -79,6 +80,7 @@ impl Metrics {
             ("vigil_parquet_files_total", "Parquet files written.", &self.parquet_files),
             ("vigil_parquet_rows_total", "Rows written to Parquet.", &self.parquet_rows),
             ("vigil_parquet_bytes_total", "Parquet bytes written.", &self.parquet_bytes),
+            ("vigil_redacted_values_total", "Attribute values in which a secret was redacted.", &self.redacted_values),
         ] {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", c.get());
         }

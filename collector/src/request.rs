@@ -53,6 +53,15 @@ impl ExportRequest {
         }
     }
 
+    /// Replaces secrets in every string value; returns how many values changed.
+    pub fn redact(&mut self, redactor: &schemas::redact::Redactor) -> usize {
+        match self {
+            ExportRequest::Traces(r) => redactor.traces(r),
+            ExportRequest::Logs(r) => redactor.logs(r),
+            ExportRequest::Metrics(r) => redactor.metrics(r),
+        }
+    }
+
     /// Spans, log records or metric data points in the request.
     pub fn record_count(&self) -> usize {
         match self {

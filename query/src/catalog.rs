@@ -18,6 +18,7 @@ use schemas::HotSnapshot;
 use schemas::tables::{self, ALL_TABLES, COL_DATE, COL_HOUR};
 
 use crate::error::Error;
+use crate::views;
 
 fn session() -> SessionContext {
     let config = SessionConfig::new()
@@ -47,8 +48,10 @@ pub async fn context(data_dir: &Path, hot: &HotSnapshot) -> Result<SessionContex
         let mem = MemTable::try_new(Arc::clone(&schema), vec![batches])?;
         ctx.register_table(format!("__hot_{table}"), Arc::new(mem))?;
         let s = hot.flushed_upto;
+        // agent_events gets a de-duplicating view on top (see views.rs)
+        let name = if table == tables::AGENT_EVENTS { views::AGENT_EVENTS_RAW } else { table };
         ctx.sql(&format!(
-            "CREATE VIEW {table} AS \
+            "CREATE VIEW {name} AS \
              SELECT * FROM __stored_{table} WHERE wal_seq <= {s} \
              UNION ALL SELECT * FROM __hot_{table} WHERE wal_seq > {s}"
         ))

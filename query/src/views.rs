@@ -1,10 +1,127 @@
 //! Derived views over `agent_events`, registered in every query context.
+//!
+//! - `agent_events`: the stored rows without resend duplicates (one row per
+//!   `event_id`), with `turn_index` (prompts so far in the session), `position`
+//!   (order in the session: time, then vendor sequence) and `turn_id` filled in
+//!   for vendors that send none (the vendor's id seen in that turn, else
+//!   `<session>#<turn_index>`).
+//! - `agent_actions`: one row per tool call, merging its decision, call span,
+//!   sandbox verdict, review and result (they arrive as separate records, in any
+//!   order, often in different requests).
+//! - `sessions`: one row per session; reviewer sub-agents are `is_auxiliary`.
+//! - `denied_actions`, `silent_commands`, `plan_updates`: the questions a
+//!   responder asks first.
 
 use datafusion::prelude::SessionContext;
+use schemas::events::AGENT_EVENTS_SCHEMA;
 
 use crate::error::Error;
 
+/// The union of stored and hot `agent_events` rows, duplicates included.
+pub const AGENT_EVENTS_RAW: &str = "agent_events_raw";
+
+fn event_columns() -> String {
+    AGENT_EVENTS_SCHEMA.fields().iter().map(|f| format!("\"{}\"", f.name())).collect::<Vec<_>>().join(", ")
+}
+
+fn agent_events_sql() -> String {
+    let cols = event_columns();
+    let without_turn = cols.replace("\"turn_id\", ", "");
+    format!(
+        "CREATE VIEW agent_events AS
+         WITH dedup AS (
+           SELECT {cols}, row_number() OVER (PARTITION BY event_id ORDER BY wal_seq) AS __copy
+           FROM {AGENT_EVENTS_RAW}
+         ), ordered AS (
+           SELECT {cols},
+             CAST(sum(CASE WHEN kind = 'prompt' THEN 1 ELSE 0 END) OVER (
+               PARTITION BY session_id ORDER BY ts, seq NULLS LAST, event_id
+               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) AS turn_index,
+             row_number() OVER (PARTITION BY session_id ORDER BY ts, seq NULLS LAST, event_id) AS position
+           FROM dedup WHERE __copy = 1
+         )
+         SELECT {without_turn},
+           COALESCE(turn_id, max(turn_id) OVER (PARTITION BY session_id, turn_index),
+                    session_id || '#' || CAST(turn_index AS VARCHAR)) AS turn_id,
+           turn_index, position
+         FROM ordered"
+    )
+}
+
+const AGENT_ACTIONS: &str = "CREATE VIEW agent_actions AS
+WITH ev AS (
+  SELECT *,
+    COALESCE(session_id, '') AS __session,
+    CASE decision WHEN 'deny' THEN 4 WHEN 'abort' THEN 3 WHEN 'ask' THEN 2 WHEN 'allow' THEN 1 ELSE 0 END AS __rank
+  FROM agent_events WHERE tool_call_id IS NOT NULL
+), top AS (
+  SELECT __session, tool_call_id, max(__rank) AS __top FROM ev GROUP BY __session, tool_call_id
+)
+SELECT
+  max(ev.session_id) AS session_id,
+  ev.tool_call_id AS tool_call_id,
+  min(ev.ts) AS ts,
+  min(ev.position) AS position,
+  max(ev.turn_index) AS turn_index,
+  max(ev.turn_id) AS turn_id,
+  max(ev.agent) AS agent,
+  max(ev.tool_name) AS tool_name,
+  first_value(ev.command ORDER BY CASE ev.source WHEN 'otlp_logs' THEN 0 ELSE 1 END, ev.ts)
+    FILTER (WHERE ev.command IS NOT NULL) AS command,
+  array_distinct(flatten(array_agg(ev.paths_read) FILTER (WHERE ev.paths_read IS NOT NULL))) AS paths_read,
+  array_distinct(flatten(array_agg(ev.paths_written) FILTER (WHERE ev.paths_written IS NOT NULL))) AS paths_written,
+  CASE max(top.__top) WHEN 4 THEN 'deny' WHEN 3 THEN 'abort' WHEN 2 THEN 'ask' WHEN 1 THEN 'allow' END AS decision,
+  first_value(ev.decision_source ORDER BY ev.ts, ev.position)
+    FILTER (WHERE ev.__rank = top.__top AND top.__top > 0) AS decision_source,
+  COALESCE(bool_or(ev.outcome IN ('success', 'failure')), false) AS ran,
+  CASE
+    WHEN max(top.__top) >= 3 THEN 'denied'
+    WHEN bool_or(ev.outcome = 'failure') THEN 'failure'
+    WHEN bool_or(ev.outcome = 'success') THEN 'success'
+    WHEN bool_or(ev.outcome = 'rejected') THEN 'rejected'
+  END AS outcome,
+  max(ev.exit_code) AS exit_code,
+  COALESCE(max(ev.output_bytes) FILTER (WHERE ev.source = 'otlp_spans'), max(ev.output_bytes)) AS output_bytes,
+  max(ev.network_host) AS network_host,
+  max(ev.network_decision) AS network_decision,
+  max(ev.mcp_server) AS mcp_server,
+  max(ev.plan) AS plan,
+  array_sort(array_agg(DISTINCT ev.kind)) AS kinds,
+  count(*) AS records
+FROM ev JOIN top ON ev.__session = top.__session AND ev.tool_call_id = top.tool_call_id
+GROUP BY ev.__session, ev.tool_call_id";
+
+const SESSIONS: &str = "CREATE VIEW sessions AS
+SELECT
+  session_id,
+  max(agent) AS agent,
+  max(agent_version) AS agent_version,
+  max(user_id) AS user_id,
+  max(host) AS host,
+  min(ts) AS started,
+  max(ts) AS last_seen,
+  count(*) AS events,
+  CAST(sum(CASE WHEN kind = 'prompt' THEN 1 ELSE 0 END) AS BIGINT) AS prompts,
+  CAST(sum(CASE WHEN decision IN ('deny', 'abort') THEN 1 ELSE 0 END) AS BIGINT) AS denials,
+  max(parent_session_id) AS reviews_session,
+  max(parent_session_id) IS NOT NULL AS is_auxiliary
+FROM agent_events WHERE session_id IS NOT NULL
+GROUP BY session_id";
+
+const DENIED_ACTIONS: &str = "CREATE VIEW denied_actions AS
+SELECT * FROM agent_actions WHERE decision IN ('deny', 'abort')";
+
+const SILENT_COMMANDS: &str = "CREATE VIEW silent_commands AS
+SELECT * FROM agent_actions WHERE ran AND output_bytes = 0";
+
+const PLAN_UPDATES: &str = "CREATE VIEW plan_updates AS
+SELECT session_id, turn_index, turn_id, ts, position, agent, tool_call_id, plan, text AS explanation
+FROM agent_events WHERE kind = 'plan_update'";
+
 pub async fn register(ctx: &SessionContext) -> Result<(), Error> {
-    let _ = ctx;
+    ctx.sql(&agent_events_sql()).await?;
+    for sql in [AGENT_ACTIONS, SESSIONS, DENIED_ACTIONS, SILENT_COMMANDS, PLAN_UPDATES] {
+        ctx.sql(sql).await?;
+    }
     Ok(())
 }

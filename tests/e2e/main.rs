@@ -2,6 +2,7 @@
 //! agents, SDKs and incident responders do.
 
 mod bad_input;
+mod captures;
 mod crash;
 mod harness;
 mod otlp_clients;
