@@ -26,6 +26,14 @@ pub enum Command {
     Query(QueryArgs),
     /// Import OTLP export files (JSON, JSON lines, protobuf; gzip ok) into a data directory.
     Ingest(IngestArgs),
+    /// Rebuild `agent_events` from the raw tables (after a mapping change). Stop the server first.
+    Reindex(ReindexArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReindexArgs {
+    #[arg(long, env = "VIGIL_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -132,7 +140,42 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Ingest(args) => crate::ingest_files::ingest(args).await.context("ingest"),
+        Command::Reindex(args) => reindex(args).await,
     }
+}
+
+async fn reindex(args: ReindexArgs) -> anyhow::Result<()> {
+    use collector::{Collector, CollectorConfig};
+    if !args.data_dir.join("tables").is_dir() {
+        anyhow::bail!("no Vigil data directory at {}", args.data_dir.display());
+    }
+    // replay and flush the WAL first, so every acknowledged record is in the raw tables
+    let config = CollectorConfig::new(args.data_dir.clone());
+    let (c, _) = tokio::task::spawn_blocking(move || Collector::open(config, std::sync::Arc::new(schemas::SystemClock)))
+        .await?
+        .context("opening the data directory (is a server running on it?)")?;
+    c.shutdown().await?;
+    drop(c);
+    let dir = args.data_dir.clone();
+    let stats = tokio::task::spawn_blocking(move || {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("reindexing {bar:30} {pos}/{len} partitions")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        let stats = collector::reindex::reindex(&dir, |done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        });
+        bar.finish_and_clear();
+        stats
+    })
+    .await??;
+    println!(
+        "rebuilt agent_events: {} events from {} raw rows in {} partitions ({} files)",
+        stats.events, stats.raw_rows, stats.partitions, stats.files
+    );
+    Ok(())
 }
 
 #[cfg(test)]

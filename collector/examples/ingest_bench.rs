@@ -94,7 +94,7 @@ fn main() {
                         let Some(body) = requests.get(i) else { break };
                         loop {
                             let req = ExportRequest::decode_proto(Signal::Logs, body).expect("valid");
-                            match c.export(req).await {
+                            match c.export_with_encoding(req, Some(body.clone())).await {
                                 Ok(_) => break,
                                 Err(e) if e.status().wire().retryable => {
                                     retries += 1;

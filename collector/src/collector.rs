@@ -176,10 +176,17 @@ impl Collector {
 
     /// The one ingest path for every protocol: validate, make rows, append to the
     /// WAL (fsync'd, group-committed), and only then report success.
-    pub async fn export(&self, mut req: ExportRequest) -> Result<ExportOutcome, Error> {
+    pub async fn export(&self, req: ExportRequest) -> Result<ExportOutcome, Error> {
+        self.export_with_encoding(req, None).await
+    }
+
+    /// As [`Self::export`], given the request's protobuf bytes as received: when
+    /// validation and redaction change nothing they go to the WAL as they are,
+    /// saving a re-encode.
+    pub async fn export_with_encoding(&self, mut req: ExportRequest, proto: Option<Vec<u8>>) -> Result<ExportOutcome, Error> {
         let signal = req.signal().as_str();
         self.metrics.intake_requests.add(signal, 1);
-        let result = self.export_inner(&mut req).await;
+        let result = self.export_inner(&mut req, proto).await;
         match &result {
             Ok(o) => {
                 self.metrics.intake_records.add(signal, o.accepted as u64);
@@ -200,7 +207,7 @@ impl Collector {
         }
     }
 
-    async fn export_inner(&self, req: &mut ExportRequest) -> Result<ExportOutcome, Error> {
+    async fn export_inner(&self, req: &mut ExportRequest, proto: Option<Vec<u8>>) -> Result<ExportOutcome, Error> {
         if !self.is_accepting() {
             return Err(Error::ShuttingDown);
         }
@@ -209,9 +216,11 @@ impl Collector {
             return Err(Error::Overloaded { bytes: pending });
         }
         let rejected = retain_valid(req);
+        let mut changed = rejected.count > 0;
         if let Some(r) = &self.config.redactor {
             let n = req.redact(r);
             self.metrics.redacted_values.add(n as u64);
+            changed |= n > 0;
         }
         let accepted = req.record_count();
         if accepted == 0 {
@@ -219,7 +228,11 @@ impl Collector {
         }
         let ingest_ns = self.clock.now_ns();
         let rows = req.rows(ingest_ns)?;
-        let payload = Payload { signal: req.signal(), ingest_ns, proto: req.encode_proto() }.encode();
+        let proto = match proto {
+            Some(bytes) if !changed => bytes,
+            _ => req.encode_proto(),
+        };
+        let payload = Payload { signal: req.signal(), ingest_ns, proto }.encode();
         let seq = self.wal.append(payload, rows).await?;
         Ok(ExportOutcome { accepted, rejected: rejected.count, message: rejected.first_reason, seq: Some(seq) })
     }

@@ -183,15 +183,30 @@ pub fn flush(data_dir: &Path, buffer: &HotBuffer, metrics: &Metrics) -> Result<F
     };
     let (lo, hi) = (entries[0].seq, last.seq);
     let mut stats = FlushStats { records: entries.len(), upto: hi, ..Default::default() };
-    for (table, batches) in group_by_table(&entries) {
-        let schema = batches[0].schema();
-        let all = concat_batches(&schema, &batches)?;
-        for ((date, hour), part) in split_partitions(&all)? {
-            let path = write_partition(data_dir, table, &date, &hour, &part, lo, hi)?;
-            stats.files += 1;
-            stats.rows += part.num_rows();
-            stats.bytes += std::fs::metadata(&path)?.len();
+    let mut written = Vec::new();
+    let result = (|| {
+        for (table, batches) in group_by_table(&entries) {
+            let schema = batches[0].schema();
+            let all = concat_batches(&schema, &batches)?;
+            for ((date, hour), part) in split_partitions(&all)? {
+                let path = write_partition(data_dir, table, &date, &hour, &part, lo, hi)?;
+                stats.files += 1;
+                stats.rows += part.num_rows();
+                stats.bytes += std::fs::metadata(&path)?.len();
+                written.push(path);
+            }
         }
+        Ok::<_, Error>(())
+    })();
+    if let Err(e) = result {
+        // The rows are still in the buffer and the WAL and the retry writes them
+        // again: remove this attempt's files so they are not there twice.
+        for path in &written {
+            if let Err(rm) = std::fs::remove_file(path) {
+                tracing::error!(file = %path.display(), error = %rm, "could not remove a file of a failed flush");
+            }
+        }
+        return Err(e);
     }
     buffer.commit_flushed(hi);
     metrics.flushes.inc();
@@ -212,7 +227,7 @@ fn group_by_table(entries: &[Entry]) -> BTreeMap<&'static str, Vec<RecordBatch>>
 }
 
 /// Splits a batch by its `(date, hour)` columns, sorted within each partition.
-fn split_partitions(batch: &RecordBatch) -> Result<Vec<((String, String), RecordBatch)>, Error> {
+pub fn split_partitions(batch: &RecordBatch) -> Result<Vec<((String, String), RecordBatch)>, Error> {
     let dates = batch.column_by_name(COL_DATE).expect("partition column").as_string::<i32>();
     let hours = batch.column_by_name(COL_HOUR).expect("partition column").as_string::<i32>();
     let mut parts: BTreeMap<(&str, &str), Vec<u32>> = BTreeMap::new();
@@ -250,7 +265,20 @@ fn write_partition(
     lo: u64,
     hi: u64,
 ) -> Result<PathBuf, Error> {
-    let dir = table_dir(data_dir, table).join(format!("date={date}")).join(format!("hour={hour}"));
+    write_partition_in(&table_dir(data_dir, table), table, date, hour, batch, lo, hi)
+}
+
+/// Writes one partition file of `table` under the table directory `root`.
+pub fn write_partition_in(
+    root: &Path,
+    table: &str,
+    date: &str,
+    hour: &str,
+    batch: &RecordBatch,
+    lo: u64,
+    hi: u64,
+) -> Result<PathBuf, Error> {
+    let dir = root.join(format!("date={date}")).join(format!("hour={hour}"));
     std::fs::create_dir_all(&dir)?;
     let name = format!("{lo:020}-{hi:020}-{:08x}.parquet", rand::random::<u32>());
     let final_path = dir.join(&name);

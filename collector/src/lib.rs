@@ -22,6 +22,7 @@ pub mod flush;
 pub mod metrics;
 pub mod otlp_json;
 pub mod receiver;
+pub mod reindex;
 pub mod request;
 pub mod rows;
 pub mod validate;

@@ -628,3 +628,41 @@ fn exemplar_json(e: &Exemplar) -> serde_json::Value {
 pub fn json_of(v: &opentelemetry_proto::tonic::common::v1::AnyValue) -> serde_json::Value {
     to_json(v)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{AsArray, MapArray};
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, any_value::Value};
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+
+    #[test]
+    fn duplicate_attribute_keys_are_both_kept_in_the_raw_table() {
+        let kv = |k: &str, v: Value| KeyValue { key: k.into(), value: Some(AnyValue { value: Some(v) }), ..Default::default() };
+        let req = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans {
+                    spans: vec![Span {
+                        trace_id: vec![1; 16],
+                        span_id: vec![2; 8],
+                        name: "exec_command".into(),
+                        attributes: vec![kv("thread.id", Value::IntValue(7)), kv("thread.id", Value::StringValue("conv".into()))],
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        };
+        let batch = span_rows(&req, 5).unwrap().unwrap();
+        let attrs = batch.column_by_name("attributes").unwrap().as_any().downcast_ref::<MapArray>().unwrap();
+        let entries = attrs.value(0);
+        let keys: Vec<_> = entries.column(0).as_string::<i32>().iter().flatten().collect();
+        let values: Vec<_> = entries.column(1).as_string::<i32>().iter().flatten().collect();
+        assert_eq!(keys, vec!["thread.id", "thread.id"]);
+        assert_eq!(values, vec!["7", "conv"]);
+        // no start time: the ingest time
+        let ts = batch.column_by_name("ts").unwrap().as_primitive::<arrow::datatypes::TimestampNanosecondType>();
+        assert_eq!(ts.value(0), 5);
+    }
+}

@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod captures;
+mod cli;
 mod crash;
 mod harness;
 mod otlp_clients;

@@ -139,8 +139,11 @@ async fn export(
             let enc = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok());
             decode_content(enc, &raw, limit)
         })
-        .and_then(|bytes| decode_request(signal, encoding, &bytes));
-    let request = match decoded {
+        .and_then(|bytes| {
+            let req = decode_request(signal, encoding, &bytes)?;
+            Ok((req, (encoding == Encoding::Protobuf).then_some(bytes)))
+        });
+    let (request, proto) = match decoded {
         Ok(r) => r,
         Err(e) => {
             collector.metrics().intake_requests.add(signal.as_str(), 1);
@@ -148,7 +151,7 @@ async fn export(
             return error_response(&e, encoding);
         }
     };
-    match collector.export(request).await {
+    match collector.export_with_encoding(request, proto).await {
         Ok(outcome) => success_response(signal, encoding, &outcome),
         Err(e) => error_response(&e, encoding),
     }

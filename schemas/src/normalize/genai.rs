@@ -134,7 +134,12 @@ pub(super) fn log_event(ctx: &LogCtx<'_>) -> Option<AgentEvent> {
         "gen_ai.client.inference.operation.details" => kind::MODEL_CALL,
         _ => return None,
     };
-    let body = ctx.rec.body.as_ref().map(to_json).unwrap_or(Value::Null);
+    let body = match ctx.rec.body.as_ref().map(to_json) {
+        // a structured body that was stored as text (raw tables, `vigil reindex`)
+        Some(Value::String(text)) if text.starts_with('{') => serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        Some(v) => v,
+        None => Value::Null,
+    };
     let content = body
         .get("content")
         .map(|c| c.as_str().map_or_else(|| c.to_string(), str::to_string))

@@ -25,7 +25,6 @@ use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::events::AGENT_EVENTS_SCHEMA;
 use crate::otlp::{Attrs, render_text};
@@ -117,39 +116,66 @@ fn hex_opt(id: &[u8]) -> Option<String> {
     (!id.is_empty() && id.iter().any(|b| *b != 0)).then(|| hex::encode(id))
 }
 
-/// A stable id: the first 16 bytes of a SHA-256 over the parts, hex.
-pub fn stable_id(parts: &[&[u8]]) -> String {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update((p.len() as u64).to_le_bytes());
-        h.update(p);
+/// Hashes length-prefixed parts, so `["ab", "c"]` and `["a", "bc"]` differ.
+#[derive(Default)]
+struct IdHasher(blake3::Hasher);
+
+impl IdHasher {
+    fn part(&mut self, p: &[u8]) -> &mut Self {
+        self.0.update(&(p.len() as u64).to_le_bytes());
+        self.0.update(p);
+        self
     }
-    hex::encode(&h.finalize()[..16])
+    /// The first 16 bytes of the BLAKE3 digest, hex.
+    fn finish(&self) -> String {
+        hex::encode(&self.0.finalize().as_bytes()[..16])
+    }
 }
 
-/// The identity of a log record: everything it carries, in order.
+/// A stable id over the parts (BLAKE3: fast enough to hash every record at intake).
+pub fn stable_id(parts: &[&[u8]]) -> String {
+    let mut h = IdHasher::default();
+    for p in parts {
+        h.part(p);
+    }
+    h.finish()
+}
+
+/// The identity of a log record: everything it carries, in order. Values are
+/// hashed in their text form so a record rebuilt from the raw tables
+/// (`vigil reindex`) gets the same id.
 fn log_record_id(rec: &LogRecord) -> String {
-    let mut buf = String::new();
-    for kv in &rec.attributes {
-        buf.push_str(&kv.key);
-        buf.push('\u{1f}');
-        if let Some(v) = &kv.value {
-            render_text(v, &mut buf);
+    let mut h = IdHasher::default();
+    h.part(b"log")
+        .part(&rec.trace_id)
+        .part(&rec.span_id)
+        .part(&rec.time_unix_nano.to_le_bytes())
+        .part(&rec.observed_time_unix_nano.to_le_bytes())
+        .part(rec.event_name.as_bytes());
+    let mut scratch = String::new();
+    let mut text_of = |v: &opentelemetry_proto::tonic::common::v1::AnyValue, h: &mut IdHasher| match &v.value {
+        Some(opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue(s)) => {
+            h.part(s.as_bytes());
         }
-        buf.push('\u{1e}');
+        _ => {
+            scratch.clear();
+            render_text(v, &mut scratch);
+            h.part(scratch.as_bytes());
+        }
+    };
+    for kv in &rec.attributes {
+        h.part(kv.key.as_bytes());
+        match &kv.value {
+            Some(v) => text_of(v, &mut h),
+            None => {
+                h.part(b"");
+            }
+        }
     }
     if let Some(b) = &rec.body {
-        render_text(b, &mut buf);
+        text_of(b, &mut h);
     }
-    stable_id(&[
-        b"log",
-        &rec.trace_id,
-        &rec.span_id,
-        &rec.time_unix_nano.to_le_bytes(),
-        &rec.observed_time_unix_nano.to_le_bytes(),
-        rec.event_name.as_bytes(),
-        buf.as_bytes(),
-    ])
+    h.finish()
 }
 
 /// One log record with what every mapper needs.

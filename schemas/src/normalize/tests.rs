@@ -332,3 +332,53 @@ fn rows_build_a_batch_in_the_table_schema() {
     assert_eq!(batch.num_rows(), 1);
     assert!(to_batch(&[]).unwrap().is_none());
 }
+
+#[test]
+fn codex_span_event_twins_are_not_counted_twice() {
+    // Codex repeats log events as span events, stripped; only the exec_command span itself maps
+    let mut exec = span_of("exec_command", 5, Some(4), vec![
+        kv("call_id", s("call_1")),
+        kv("conversation.id", s("conv-1")),
+        kv("turn.id", s("turn-1")),
+        kv("thread.id", i(7)),
+        kv("thread.id", s("conv-1")),
+    ]);
+    for name in ["codex.tool_decision", "codex.tool_result", "codex.tool_call_received"] {
+        exec.events.push(span::Event { name: name.into(), attributes: vec![kv("event.name", s(name)), kv("call_id", s("call_1"))], ..Default::default() });
+    }
+    let handle = span_of("handle_responses", 4, None, vec![kv("gen_ai.usage.input_tokens", i(5))]);
+    let ev = from_spans(&spans("codex_exec", "codex_exec", vec![handle, exec]), 0);
+    assert_eq!(ev.len(), 1, "{ev:#?}");
+    assert_eq!((ev[0].kind, ev[0].tool_call_id.as_deref(), ev[0].turn_id.as_deref()), ("tool_call", Some("call_1"), Some("turn-1")));
+    assert_eq!(ev[0].session_id.as_deref(), Some("conv-1"), "the session never comes from thread.id");
+}
+
+#[test]
+fn empty_string_ids_are_absent() {
+    let rec = LogRecord { trace_id: Vec::new(), span_id: Vec::new(), ..codex(vec![kv("event.name", s("codex.sse_event"))]) };
+    let ev = codex_events(vec![rec, codex(vec![kv("event.name", s("codex.user_prompt")), kv("prompt", s("x"))])]);
+    assert_eq!(ev.len(), 1, "sse_event without tokens is chatter");
+    assert_eq!((ev[0].trace_id.as_deref(), ev[0].span_id.as_deref()), (None, None));
+}
+
+#[test]
+fn event_timestamp_is_the_last_resort_for_time() {
+    let rec = LogRecord {
+        time_unix_nano: 0,
+        observed_time_unix_nano: 0,
+        attributes: vec![kv("event.name", s("codex.user_prompt")), kv("event.timestamp", s("2026-11-24T00:43:14.130Z"))],
+        ..Default::default()
+    };
+    let ev = codex_events(vec![rec]);
+    assert_eq!(ev[0].ts, 1_795_480_994_130_000_000);
+    let none = LogRecord { attributes: vec![kv("event.name", s("codex.user_prompt"))], ..Default::default() };
+    assert_eq!(codex_events(vec![none])[0].ts, 7, "finally the ingest time");
+}
+
+#[test]
+fn claude_event_name_from_the_body_when_the_attribute_is_missing() {
+    let mut rec = claude(3, "user_prompt", vec![kv("prompt", s("hi"))]);
+    rec.attributes.retain(|kv| kv.key != "event.name");
+    let ev = claude_events(vec![rec]);
+    assert_eq!((ev[0].kind, ev[0].text.as_deref()), ("prompt", Some("hi")));
+}
