@@ -73,6 +73,10 @@ fn main() {
     let concurrency = args.get(2).copied().unwrap_or(16);
     let requests: Vec<Vec<u8>> = (0..total / per_request).map(|r| request(r * per_request, per_request)).collect();
     let bytes: usize = requests.iter().map(Vec::len).sum();
+    if std::env::var_os("VIGIL_BENCH_STAGES").is_some() {
+        stages(&requests, per_request);
+        return;
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = CollectorConfig::new(dir.path().to_path_buf());
     config.flush_interval = Duration::from_secs(2);
@@ -140,5 +144,63 @@ fn main() {
             parquet_bytes as f64 / n as f64,
             stats.rows,
         );
+    });
+}
+
+/// CPU cost of each intake stage, single-threaded, no I/O.
+fn stages(requests: &[Vec<u8>], per_request: usize) {
+    let n = (requests.len() * per_request) as f64;
+    let redactor = schemas::redact::Redactor::with_defaults();
+    let time = |name: &str, f: &mut dyn FnMut(&[u8])| {
+        let start = Instant::now();
+        for r in requests {
+            f(r);
+        }
+        let secs = start.elapsed().as_secs_f64();
+        println!("{name:>12}: {:7.2} µs/record  ({:.0} records/s)", secs * 1e6 / n, n / secs);
+    };
+    time("decode", &mut |b| drop(ExportRequest::decode_proto(Signal::Logs, b).unwrap()));
+    let decoded: Vec<_> = requests.iter().map(|b| ExportRequest::decode_proto(Signal::Logs, b).unwrap()).collect();
+    let mut i = 0;
+    time("redact", &mut |_| {
+        let mut r = decoded[i].clone();
+        i += 1;
+        r.redact(&redactor);
+    });
+    let mut i = 0;
+    time("clone", &mut |_| {
+        drop(decoded[i].clone());
+        i += 1;
+    });
+    let mut i = 0;
+    time("raw rows", &mut |_| {
+        if let ExportRequest::Logs(r) = &decoded[i] {
+            drop(collector::rows::log_rows(r, 0).unwrap());
+        }
+        i += 1;
+    });
+    let mut i = 0;
+    time("normalize", &mut |_| {
+        if let ExportRequest::Logs(r) = &decoded[i] {
+            drop(schemas::normalize::from_logs(r, 0));
+        }
+        i += 1;
+    });
+    let events: Vec<_> = decoded
+        .iter()
+        .map(|d| match d {
+            ExportRequest::Logs(r) => schemas::normalize::from_logs(r, 0),
+            _ => Vec::new(),
+        })
+        .collect();
+    let mut i = 0;
+    time("event batch", &mut |_| {
+        drop(schemas::normalize::to_batch(&events[i]).unwrap());
+        i += 1;
+    });
+    let mut i = 0;
+    time("encode", &mut |_| {
+        drop(decoded[i].encode_proto());
+        i += 1;
     });
 }

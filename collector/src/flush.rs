@@ -28,7 +28,7 @@ use crate::buffer::{Entry, HotBuffer};
 use crate::error::Error;
 use crate::metrics::Metrics;
 
-pub const ZSTD_LEVEL: i32 = 3;
+pub const ZSTD_LEVEL: i32 = 1;
 pub const MAX_ROW_GROUP_ROWS: usize = 128 * 1024;
 /// Key-value metadata keys stamped on every file.
 pub const META_WAL_LO: &str = "vigil.wal_seq_lo";

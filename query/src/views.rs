@@ -9,8 +9,8 @@
 //!   sandbox verdict, review and result (they arrive as separate records, in any
 //!   order, often in different requests).
 //! - `sessions`: one row per session; reviewer sub-agents are `is_auxiliary`.
-//! - `denied_actions`, `silent_commands`, `plan_updates`: the questions a
-//!   responder asks first.
+//! - `denied_actions`, `silent_commands`, `plan_updates`, `reads_before_writes`:
+//!   the questions a responder asks first.
 
 use datafusion::prelude::SessionContext;
 use schemas::events::AGENT_EVENTS_SCHEMA;
@@ -118,9 +118,23 @@ const PLAN_UPDATES: &str = "CREATE VIEW plan_updates AS
 SELECT session_id, turn_index, turn_id, ts, position, agent, tool_call_id, plan, text AS explanation
 FROM agent_events WHERE kind = 'plan_update'";
 
+/// For every file an action wrote (or tried to), the files the session had read before it.
+const READS_BEFORE_WRITES: &str = "CREATE VIEW reads_before_writes AS
+WITH writes AS (
+  SELECT session_id, tool_call_id, position, command, decision, unnest(paths_written) AS path_written
+  FROM agent_actions WHERE paths_written IS NOT NULL
+), reads AS (
+  SELECT session_id, position, unnest(paths_read) AS path_read
+  FROM agent_actions WHERE paths_read IS NOT NULL AND ran
+)
+SELECT w.session_id, w.tool_call_id, w.position, w.command, w.decision, w.path_written,
+  array_sort(array_agg(DISTINCT r.path_read) FILTER (WHERE r.path_read IS NOT NULL)) AS read_before
+FROM writes w LEFT JOIN reads r ON r.session_id = w.session_id AND r.position < w.position
+GROUP BY w.session_id, w.tool_call_id, w.position, w.command, w.decision, w.path_written";
+
 pub async fn register(ctx: &SessionContext) -> Result<(), Error> {
     ctx.sql(&agent_events_sql()).await?;
-    for sql in [AGENT_ACTIONS, SESSIONS, DENIED_ACTIONS, SILENT_COMMANDS, PLAN_UPDATES] {
+    for sql in [AGENT_ACTIONS, SESSIONS, DENIED_ACTIONS, SILENT_COMMANDS, PLAN_UPDATES, READS_BEFORE_WRITES] {
         ctx.sql(sql).await?;
     }
     Ok(())

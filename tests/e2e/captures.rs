@@ -119,6 +119,16 @@ async fn capture_step_tables_match_the_readme() {
             vec![json!(CLAUDE_SESSION), json!("claude_code"), json!(1), json!(false)],
         ]
     );
+    // what the agent had read before each (attempted) write
+    let rbw = server
+        .rows(&format!(
+            "SELECT tool_call_id, path_written, read_before FROM reads_before_writes \
+             WHERE session_id = '{CLAUDE_SESSION}' ORDER BY position"
+        ))
+        .await;
+    assert_eq!(rbw.len(), 2);
+    assert_eq!(rbw[0][1], "/tmp/vigil-victim");
+    assert_eq!(rbw[0][2], json!(["/home/dev/.aws/credentials", "~/.aws/credentials"]));
     // six model calls each
     let calls = server
         .rows("SELECT session_id, count(*) FROM agent_events WHERE kind = 'model_call' GROUP BY 1 ORDER BY 1")

@@ -15,8 +15,15 @@ use crate::events::kind;
 pub const REVIEWER_PROMPT_PREFIX: &str = "The following is the Codex agent history";
 static REVIEWED_SESSION: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"Reviewed Codex session id:\s*([0-9A-Za-z-]{8,})").expect("valid regex"));
-static EXIT_CODE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)(?:process exited with code|exit code:?)\s*(-?\d+)").expect("valid regex"));
+
+/// The exit code in an exec result (`Process exited with code N`, `exit code N`).
+fn exit_code(output: &str) -> Option<i32> {
+    let rest = ["Process exited with code ", "exit code: ", "exit code "]
+        .iter()
+        .find_map(|marker| output.find(marker).map(|i| &output[i + marker.len()..]))?;
+    let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '-')).unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
 
 /// Output text that means exec policy or the approval policy refused the command
 /// before it ran (no `tool_decision` is logged for these).
@@ -175,7 +182,7 @@ fn tool_result(ctx: &LogCtx<'_>) -> AgentEvent {
         e.outcome = Some("rejected".into());
     } else {
         e.outcome = success.map(|s| if s { "success" } else { "failure" }.to_string());
-        e.exit_code = EXIT_CODE.captures(&output).and_then(|c| c[1].parse().ok());
+        e.exit_code = exit_code(&output);
         e.output_bytes = output_body(&output).map(|b| b.len() as i64).or_else(|| {
             // non-exec tools return their output as is
             (!is_plan_tool(&tool) && !tool.contains("exec") && !tool.contains("shell")).then_some(output.len() as i64)
