@@ -7,3 +7,4 @@ mod cli;
 mod crash;
 mod harness;
 mod otlp_clients;
+mod scenarios;
