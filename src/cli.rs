@@ -9,7 +9,11 @@ use clap::{Args, Parser, Subcommand};
 use query::format::OutputFormat;
 
 #[derive(Debug, Parser)]
-#[command(name = "vigil", version, about = "OTLP collector, columnar store and SQL for AI coding-agent telemetry")]
+#[command(
+    name = "vigil",
+    version,
+    about = "OTLP collector, columnar store and SQL for AI coding-agent telemetry"
+)]
 pub struct Cli {
     /// Log filter (tracing EnvFilter syntax).
     #[arg(long, env = "VIGIL_LOG", default_value = "info", global = true)]
@@ -98,7 +102,10 @@ pub struct IngestArgs {
 }
 
 /// The redactor `--redact` and `--redact-patterns` ask for.
-pub fn redactor(mode: &str, patterns: Option<&std::path::Path>) -> anyhow::Result<Option<std::sync::Arc<schemas::redact::Redactor>>> {
+pub fn redactor(
+    mode: &str,
+    patterns: Option<&std::path::Path>,
+) -> anyhow::Result<Option<std::sync::Arc<schemas::redact::Redactor>>> {
     use schemas::redact::Redactor;
     if mode == "off" {
         return Ok(None);
@@ -106,7 +113,8 @@ pub fn redactor(mode: &str, patterns: Option<&std::path::Path>) -> anyhow::Resul
     let r = match patterns {
         None => Redactor::with_defaults(),
         Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
             Redactor::with_file(&text)?
         }
     };
@@ -115,8 +123,12 @@ pub fn redactor(mode: &str, patterns: Option<&std::path::Path>) -> anyhow::Resul
 
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let (num, unit) = s.find(|c: char| !c.is_ascii_digit() && c != '.').map_or((s, "s"), |i| (&s[..i], &s[i..]));
-    let n: f64 = num.parse().map_err(|_| format!("invalid duration {s:?}: expected e.g. 10s, 500ms, 2m"))?;
+    let (num, unit) = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .map_or((s, "s"), |i| (&s[..i], &s[i..]));
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration {s:?}: expected e.g. 10s, 500ms, 2m"))?;
     let secs = match unit {
         "ms" => n / 1000.0,
         "s" | "" => n,
@@ -151,9 +163,11 @@ async fn reindex(args: ReindexArgs) -> anyhow::Result<()> {
     }
     // replay and flush the WAL first, so every acknowledged record is in the raw tables
     let config = CollectorConfig::new(args.data_dir.clone());
-    let (c, _) = tokio::task::spawn_blocking(move || Collector::open(config, std::sync::Arc::new(schemas::SystemClock)))
-        .await?
-        .context("opening the data directory (is a server running on it?)")?;
+    let (c, _) = tokio::task::spawn_blocking(move || {
+        Collector::open(config, std::sync::Arc::new(schemas::SystemClock))
+    })
+    .await?
+    .context("opening the data directory (is a server running on it?)")?;
     c.shutdown().await?;
     drop(c);
     let dir = args.data_dir.clone();

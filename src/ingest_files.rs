@@ -31,10 +31,13 @@ struct Totals {
 pub async fn ingest(args: IngestArgs) -> anyhow::Result<()> {
     let forced = args.signal.as_deref().map(parse_signal).transpose()?;
     let config = CollectorConfig::new(args.data_dir.clone());
-    let (collector, _) = tokio::task::spawn_blocking(move || Collector::open(config, Arc::new(SystemClock))).await??;
+    let (collector, _) =
+        tokio::task::spawn_blocking(move || Collector::open(config, Arc::new(SystemClock)))
+            .await??;
     let bar = ProgressBar::new(args.files.len() as u64);
     bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} files  {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template("{bar:30} {pos}/{len} files  {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut totals = Totals::default();
     for file in &args.files {
@@ -69,12 +72,18 @@ fn parse_signal(s: &str) -> anyhow::Result<Signal> {
 /// The signal of a JSON request, from its top-level key.
 fn json_signal(text: &str) -> Option<Signal> {
     let head = &text[..text.len().min(4096)];
-    [("resourceSpans", Signal::Traces), ("resource_spans", Signal::Traces), ("resourceLogs", Signal::Logs),
-     ("resource_logs", Signal::Logs), ("resourceMetrics", Signal::Metrics), ("resource_metrics", Signal::Metrics)]
-        .iter()
-        .filter_map(|(k, s)| head.find(&format!("\"{k}\"")).map(|pos| (pos, *s)))
-        .min_by_key(|(pos, _)| *pos)
-        .map(|(_, s)| s)
+    [
+        ("resourceSpans", Signal::Traces),
+        ("resource_spans", Signal::Traces),
+        ("resourceLogs", Signal::Logs),
+        ("resource_logs", Signal::Logs),
+        ("resourceMetrics", Signal::Metrics),
+        ("resource_metrics", Signal::Metrics),
+    ]
+    .iter()
+    .filter_map(|(k, s)| head.find(&format!("\"{k}\"")).map(|pos| (pos, *s)))
+    .min_by_key(|(pos, _)| *pos)
+    .map(|(_, s)| s)
 }
 
 fn name_signal(path: &Path) -> Option<Signal> {
@@ -98,8 +107,15 @@ async fn ingest_file(
     bar: &ProgressBar,
 ) -> anyhow::Result<()> {
     let raw = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let bytes = if raw.starts_with(&[0x1f, 0x8b]) { gunzip_limited(&raw, MAX_FILE_BYTES)? } else { raw };
-    let trimmed = bytes.iter().position(|b| !b.is_ascii_whitespace()).map_or(&bytes[..0], |i| &bytes[i..]);
+    let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
+        gunzip_limited(&raw, MAX_FILE_BYTES)?
+    } else {
+        raw
+    };
+    let trimmed = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .map_or(&bytes[..0], |i| &bytes[i..]);
     if trimmed.first() == Some(&b'{') {
         let text = std::str::from_utf8(&bytes).context("JSON file is not UTF-8")?;
         // one request per file (it parses as one JSON value), or one per line
@@ -114,10 +130,16 @@ async fn ingest_file(
             if line.trim().is_empty() {
                 continue;
             }
-            let signal = forced.or_else(|| json_signal(line)).or_else(|| name_signal(path));
+            let signal = forced
+                .or_else(|| json_signal(line))
+                .or_else(|| name_signal(path));
             let result = match signal {
-                None => Err(anyhow::anyhow!("cannot tell the signal (no resourceSpans/resourceLogs/resourceMetrics)")),
-                Some(s) => ExportRequest::decode_json(s, line.as_bytes()).map_err(anyhow::Error::from),
+                None => Err(anyhow::anyhow!(
+                    "cannot tell the signal (no resourceSpans/resourceLogs/resourceMetrics)"
+                )),
+                Some(s) => {
+                    ExportRequest::decode_json(s, line.as_bytes()).map_err(anyhow::Error::from)
+                }
             };
             match result {
                 Ok(req) => submit(collector, req, totals).await?,
@@ -130,13 +152,21 @@ async fn ingest_file(
         return Ok(());
     }
     let signal = forced.or_else(|| name_signal(path)).with_context(|| {
-        format!("{}: protobuf file whose signal is not in its name; pass --signal", path.display())
+        format!(
+            "{}: protobuf file whose signal is not in its name; pass --signal",
+            path.display()
+        )
     })?;
-    let req = ExportRequest::decode_proto(signal, &bytes).with_context(|| format!("{}: invalid protobuf", path.display()))?;
+    let req = ExportRequest::decode_proto(signal, &bytes)
+        .with_context(|| format!("{}: invalid protobuf", path.display()))?;
     submit(collector, req, totals).await
 }
 
-async fn submit(collector: &Arc<Collector>, req: ExportRequest, totals: &mut Totals) -> anyhow::Result<()> {
+async fn submit(
+    collector: &Arc<Collector>,
+    req: ExportRequest,
+    totals: &mut Totals,
+) -> anyhow::Result<()> {
     let outcome = collector.export(req).await?;
     totals.requests += 1;
     totals.records += outcome.accepted as u64;

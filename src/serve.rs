@@ -22,15 +22,20 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.max_buffer_bytes = args.max_buffer_bytes;
     config.flush_interval = args.flush_interval;
     config.redactor = crate::cli::redactor(&args.redact, args.redact_patterns.as_deref())?;
-    let (collector, summary) = tokio::task::spawn_blocking(move || Collector::open(config, Arc::new(SystemClock)))
-        .await?
-        .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
+    let (collector, summary) =
+        tokio::task::spawn_blocking(move || Collector::open(config, Arc::new(SystemClock)))
+            .await?
+            .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
     tracing::info!(
         data_dir = %args.data_dir.display(),
         replayed = summary.replayed_records,
         "store open"
     );
-    let token: Option<Arc<str>> = args.auth_token.as_deref().filter(|t| !t.is_empty()).map(Arc::from);
+    let token: Option<Arc<str>> = args
+        .auth_token
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .map(Arc::from);
 
     let grpc_listener = bind(args.otlp_grpc_addr, "OTLP/gRPC").await?;
     let otlp_http_listener = bind(args.otlp_http_addr, "OTLP/HTTP").await?;
@@ -51,28 +56,42 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let flusher = collector.spawn_flusher(stop.child_token());
 
     let engine = query::QueryEngine::live(&args.data_dir, collector.hot_rows());
-    let api = web::router(web::AppState { engine, auth_token: token.clone() })
-        .merge(otlp_http::admin_router(Arc::clone(&collector)));
-    let otlp = otlp_http::router(otlp_http::HttpState { collector: Arc::clone(&collector), auth_token: token.clone() });
+    let api = web::router(web::AppState {
+        engine,
+        auth_token: token.clone(),
+    })
+    .merge(otlp_http::admin_router(Arc::clone(&collector)));
+    let otlp = otlp_http::router(otlp_http::HttpState {
+        collector: Arc::clone(&collector),
+        auth_token: token.clone(),
+    });
 
     let mut servers = tokio::task::JoinSet::new();
     {
         let stop = stop.clone();
         servers.spawn(async move {
-            axum::serve(otlp_http_listener, otlp).with_graceful_shutdown(stop.cancelled_owned()).await.context("OTLP/HTTP server")
+            axum::serve(otlp_http_listener, otlp)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await
+                .context("OTLP/HTTP server")
         });
     }
     {
         let stop = stop.clone();
         servers.spawn(async move {
-            axum::serve(api_listener, api).with_graceful_shutdown(stop.cancelled_owned()).await.context("API server")
+            axum::serve(api_listener, api)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await
+                .context("API server")
         });
     }
     {
         let stop = stop.clone();
         let routes = grpc::routes(Arc::clone(&collector), token);
         servers.spawn(async move {
-            grpc::serve(routes, grpc_listener, stop.cancelled_owned()).await.context("OTLP/gRPC server")
+            grpc::serve(routes, grpc_listener, stop.cancelled_owned())
+                .await
+                .context("OTLP/gRPC server")
         });
     }
     if let Some(path) = &args.addr_file {
@@ -104,7 +123,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn bind(addr: std::net::SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr).await.with_context(|| format!("binding the {what} listener to {addr}"))
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the {what} listener to {addr}"))
 }
 
 async fn shutdown_signal() {

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use collector::{Collector, CollectorConfig, ExportRequest, Signal};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value::Value};
+use opentelemetry_proto::tonic::common::v1::{
+    AnyValue, InstrumentationScope, KeyValue, any_value::Value,
+};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message as _;
@@ -18,7 +20,13 @@ use schemas::SystemClock;
 use tokio_util::sync::CancellationToken;
 
 fn kv(k: &str, v: &str) -> KeyValue {
-    KeyValue { key: k.into(), value: Some(AnyValue { value: Some(Value::StringValue(v.into())) }), ..Default::default() }
+    KeyValue {
+        key: k.into(),
+        value: Some(AnyValue {
+            value: Some(Value::StringValue(v.into())),
+        }),
+        ..Default::default()
+    }
 }
 
 fn request(first: usize, n: usize) -> Vec<u8> {
@@ -52,11 +60,18 @@ fn request(first: usize, n: usize) -> Vec<u8> {
     ExportLogsServiceRequest {
         resource_logs: vec![ResourceLogs {
             resource: Some(Resource {
-                attributes: vec![kv("service.name", "codex_exec"), kv("service.version", "0.169.0"), kv("host.name", "vm")],
+                attributes: vec![
+                    kv("service.name", "codex_exec"),
+                    kv("service.version", "0.169.0"),
+                    kv("host.name", "vm"),
+                ],
                 ..Default::default()
             }),
             scope_logs: vec![ScopeLogs {
-                scope: Some(InstrumentationScope { name: "codex_otel.log_only".into(), ..Default::default() }),
+                scope: Some(InstrumentationScope {
+                    name: "codex_otel.log_only".into(),
+                    ..Default::default()
+                }),
                 log_records: records,
                 ..Default::default()
             }],
@@ -67,11 +82,16 @@ fn request(first: usize, n: usize) -> Vec<u8> {
 }
 
 fn main() {
-    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
     let total = args.first().copied().unwrap_or(500_000);
     let per_request = args.get(1).copied().unwrap_or(500);
     let concurrency = args.get(2).copied().unwrap_or(16);
-    let requests: Vec<Vec<u8>> = (0..total / per_request).map(|r| request(r * per_request, per_request)).collect();
+    let requests: Vec<Vec<u8>> = (0..total / per_request)
+        .map(|r| request(r * per_request, per_request))
+        .collect();
     let bytes: usize = requests.iter().map(Vec::len).sum();
     if std::env::var_os("VIGIL_BENCH_STAGES").is_some() {
         stages(&requests, per_request);
@@ -80,7 +100,10 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = CollectorConfig::new(dir.path().to_path_buf());
     config.flush_interval = Duration::from_secs(2);
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(async move {
         let (c, _) = Collector::open(config, Arc::new(SystemClock)).expect("open");
         let stop = CancellationToken::new();
@@ -157,10 +180,19 @@ fn stages(requests: &[Vec<u8>], per_request: usize) {
             f(r);
         }
         let secs = start.elapsed().as_secs_f64();
-        println!("{name:>12}: {:7.2} µs/record  ({:.0} records/s)", secs * 1e6 / n, n / secs);
+        println!(
+            "{name:>12}: {:7.2} µs/record  ({:.0} records/s)",
+            secs * 1e6 / n,
+            n / secs
+        );
     };
-    time("decode", &mut |b| drop(ExportRequest::decode_proto(Signal::Logs, b).unwrap()));
-    let decoded: Vec<_> = requests.iter().map(|b| ExportRequest::decode_proto(Signal::Logs, b).unwrap()).collect();
+    time("decode", &mut |b| {
+        drop(ExportRequest::decode_proto(Signal::Logs, b).unwrap())
+    });
+    let decoded: Vec<_> = requests
+        .iter()
+        .map(|b| ExportRequest::decode_proto(Signal::Logs, b).unwrap())
+        .collect();
     let mut i = 0;
     time("redact", &mut |_| {
         let mut r = decoded[i].clone();

@@ -40,24 +40,42 @@ fn stamp(batch: RecordBatch, seq: u64) -> RecordBatch {
 
 impl HotBuffer {
     pub fn new(flushed_upto: u64) -> Self {
-        HotBuffer { inner: RwLock::new(Inner { flushed_upto, ..Default::default() }) }
+        HotBuffer {
+            inner: RwLock::new(Inner {
+                flushed_upto,
+                ..Default::default()
+            }),
+        }
     }
 
     /// Adds the rows of record `seq`. Called in sequence order by the WAL writer.
     pub fn push(&self, seq: u64, batches: Vec<(&'static str, RecordBatch)>) {
-        let batches: Vec<_> = batches.into_iter().map(|(t, b)| (t, stamp(b, seq))).collect();
+        let batches: Vec<_> = batches
+            .into_iter()
+            .map(|(t, b)| (t, stamp(b, seq)))
+            .collect();
         let bytes = batches.iter().map(|(_, b)| b.get_array_memory_size()).sum();
         let rows: usize = batches.iter().map(|(_, b)| b.num_rows()).sum();
         let mut inner = self.inner.write();
         inner.bytes += bytes;
         inner.rows += rows;
-        inner.entries.push_back(Entry { seq, batches, bytes, received: Instant::now() });
+        inner.entries.push_back(Entry {
+            seq,
+            batches,
+            bytes,
+            received: Instant::now(),
+        });
     }
 
     /// Entries not yet flushed, oldest first.
     pub fn pending(&self) -> Vec<Entry> {
         let inner = self.inner.read();
-        inner.entries.iter().filter(|e| e.seq > inner.flushed_upto).cloned().collect()
+        inner
+            .entries
+            .iter()
+            .filter(|e| e.seq > inner.flushed_upto)
+            .cloned()
+            .collect()
     }
 
     /// Records that every row up to `upto` is in renamed Parquet files and drops them.
@@ -95,6 +113,9 @@ impl HotRows for HotBuffer {
                 batches.entry((*t).to_string()).or_default().push(b.clone());
             }
         }
-        HotSnapshot { flushed_upto: inner.flushed_upto, batches }
+        HotSnapshot {
+            flushed_upto: inner.flushed_upto,
+            batches,
+        }
     }
 }

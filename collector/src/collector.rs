@@ -87,10 +87,17 @@ pub struct Collector {
 impl Collector {
     /// Opens the store under `config.data_dir`: replays the WAL so every
     /// acknowledged record is in Parquet exactly once, then starts the WAL writer.
-    pub fn open(config: CollectorConfig, clock: SharedClock) -> Result<(Arc<Self>, OpenSummary), Error> {
+    pub fn open(
+        config: CollectorConfig,
+        clock: SharedClock,
+    ) -> Result<(Arc<Self>, OpenSummary), Error> {
         let wal_dir = config.wal_dir();
         std::fs::create_dir_all(&wal_dir)?;
-        let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(config.data_dir.join("LOCK"))?;
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(config.data_dir.join("LOCK"))?;
         if lock.try_lock().is_err() {
             return Err(Error::Locked(config.data_dir.display().to_string()));
         }
@@ -135,7 +142,12 @@ impl Collector {
             segment_bytes: config.wal_segment_bytes,
             ..WalConfig::new(wal_dir.clone())
         };
-        let writer = WalWriter::start(wal_config, next_seq, Arc::clone(&buffer), Arc::clone(&metrics))?;
+        let writer = WalWriter::start(
+            wal_config,
+            next_seq,
+            Arc::clone(&buffer),
+            Arc::clone(&metrics),
+        )?;
         wal::trim(&wal_dir, next_seq - 1)?;
         if replay.records > 0 || replay.truncated_bytes > 0 {
             tracing::info!(
@@ -146,8 +158,11 @@ impl Collector {
                 "WAL replayed"
             );
         }
-        let summary =
-            OpenSummary { replayed_records: replay.records, truncated_bytes: replay.truncated_bytes, flushed };
+        let summary = OpenSummary {
+            replayed_records: replay.records,
+            truncated_bytes: replay.truncated_bytes,
+            flushed,
+        };
         let collector = Collector {
             config,
             clock,
@@ -183,14 +198,20 @@ impl Collector {
     /// As [`Self::export`], given the request's protobuf bytes as received: when
     /// validation and redaction change nothing they go to the WAL as they are,
     /// saving a re-encode.
-    pub async fn export_with_encoding(&self, mut req: ExportRequest, proto: Option<Vec<u8>>) -> Result<ExportOutcome, Error> {
+    pub async fn export_with_encoding(
+        &self,
+        mut req: ExportRequest,
+        proto: Option<Vec<u8>>,
+    ) -> Result<ExportOutcome, Error> {
         let signal = req.signal().as_str();
         self.metrics.intake_requests.add(signal, 1);
         let result = self.export_inner(&mut req, proto).await;
         match &result {
             Ok(o) => {
                 self.metrics.intake_records.add(signal, o.accepted as u64);
-                self.metrics.intake_rejected_records.add(signal, o.rejected as u64);
+                self.metrics
+                    .intake_rejected_records
+                    .add(signal, o.rejected as u64);
             }
             Err(e) => self.count_error(e),
         }
@@ -207,7 +228,11 @@ impl Collector {
         }
     }
 
-    async fn export_inner(&self, req: &mut ExportRequest, proto: Option<Vec<u8>>) -> Result<ExportOutcome, Error> {
+    async fn export_inner(
+        &self,
+        req: &mut ExportRequest,
+        proto: Option<Vec<u8>>,
+    ) -> Result<ExportOutcome, Error> {
         if !self.is_accepting() {
             return Err(Error::ShuttingDown);
         }
@@ -224,7 +249,12 @@ impl Collector {
         }
         let accepted = req.record_count();
         if accepted == 0 {
-            return Ok(ExportOutcome { accepted: 0, rejected: rejected.count, message: rejected.first_reason, seq: None });
+            return Ok(ExportOutcome {
+                accepted: 0,
+                rejected: rejected.count,
+                message: rejected.first_reason,
+                seq: None,
+            });
         }
         let ingest_ns = self.clock.now_ns();
         let rows = req.rows(ingest_ns)?;
@@ -232,9 +262,19 @@ impl Collector {
             Some(bytes) if !changed => bytes,
             _ => req.encode_proto(),
         };
-        let payload = Payload { signal: req.signal(), ingest_ns, proto }.encode();
+        let payload = Payload {
+            signal: req.signal(),
+            ingest_ns,
+            proto,
+        }
+        .encode();
         let seq = self.wal.append(payload, rows).await?;
-        Ok(ExportOutcome { accepted, rejected: rejected.count, message: rejected.first_reason, seq: Some(seq) })
+        Ok(ExportOutcome {
+            accepted,
+            rejected: rejected.count,
+            message: rejected.first_reason,
+            seq: Some(seq),
+        })
     }
 
     /// Writes every acknowledged row to Parquet now and trims the WAL.
@@ -251,7 +291,9 @@ impl Collector {
     }
 
     fn flush_due(&self) -> bool {
-        let Some(oldest) = self.buffer.oldest() else { return false };
+        let Some(oldest) = self.buffer.oldest() else {
+            return false;
+        };
         self.buffer.rows() >= self.config.flush_rows
             || self.buffer.bytes() >= self.config.max_buffer_bytes / 2
             || oldest.elapsed() >= self.config.flush_interval
@@ -273,7 +315,13 @@ impl Collector {
                 }
                 match this.flush_now().await {
                     Ok(s) if s.files > 0 => {
-                        tracing::debug!(records = s.records, rows = s.rows, files = s.files, bytes = s.bytes, "flushed")
+                        tracing::debug!(
+                            records = s.records,
+                            rows = s.rows,
+                            files = s.files,
+                            bytes = s.bytes,
+                            "flushed"
+                        )
                     }
                     Ok(_) => {}
                     Err(e) => {
@@ -300,9 +348,21 @@ impl Collector {
     /// Gauges for `/metrics`.
     pub fn render_metrics(&self) -> String {
         self.metrics.render(&[
-            ("vigil_buffer_rows", "Acknowledged rows not yet in Parquet.", self.buffer.rows() as u64),
-            ("vigil_buffer_bytes", "Memory held by unflushed rows.", self.buffer.bytes() as u64),
-            ("vigil_wal_flushed_upto", "Highest WAL sequence number in Parquet.", self.buffer.flushed_upto()),
+            (
+                "vigil_buffer_rows",
+                "Acknowledged rows not yet in Parquet.",
+                self.buffer.rows() as u64,
+            ),
+            (
+                "vigil_buffer_bytes",
+                "Memory held by unflushed rows.",
+                self.buffer.bytes() as u64,
+            ),
+            (
+                "vigil_wal_flushed_upto",
+                "Highest WAL sequence number in Parquet.",
+                self.buffer.flushed_upto(),
+            ),
         ])
     }
 }

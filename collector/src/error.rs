@@ -58,8 +58,12 @@ impl From<WalError> for Error {
 impl Error {
     pub fn status(&self) -> Status {
         match self {
-            Error::Json(_) | Error::Protobuf(_) | Error::BadGzip(_) | Error::BodyRead(_) => Status::InvalidArgument,
-            Error::UnsupportedMediaType(_) | Error::UnsupportedEncoding(_) => Status::UnsupportedMediaType,
+            Error::Json(_) | Error::Protobuf(_) | Error::BadGzip(_) | Error::BodyRead(_) => {
+                Status::InvalidArgument
+            }
+            Error::UnsupportedMediaType(_) | Error::UnsupportedEncoding(_) => {
+                Status::UnsupportedMediaType
+            }
             Error::TooLarge { .. } => Status::PayloadTooLarge,
             Error::NotFound(_) => Status::NotFound,
             Error::Unauthenticated => Status::Unauthenticated,
@@ -75,13 +79,19 @@ impl Error {
                 | WalError::SequenceGap { .. }
                 | WalError::BadPayload(_) => Status::Internal,
             },
-            Error::Locked(_) | Error::Io(_) | Error::Arrow(_) | Error::Parquet(_) => Status::Internal,
+            Error::Locked(_) | Error::Io(_) | Error::Arrow(_) | Error::Parquet(_) => {
+                Status::Internal
+            }
         }
     }
 
     /// What the client is told: the message for its own mistakes, a generic text
     /// for ours (the details are logged).
     pub fn client_message(&self) -> String {
-        if self.status().wire().server_fault { "internal error; see the server log".to_string() } else { self.to_string() }
+        if self.status().wire().server_fault {
+            "internal error; see the server log".to_string()
+        } else {
+            self.to_string()
+        }
     }
 }

@@ -18,9 +18,9 @@ use arrow::compute::{SortColumn, concat_batches, lexsort_to_indices, take_record
 use arrow::datatypes::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
 use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
-use parquet::file::metadata::KeyValue;
 use parquet::schema::types::ColumnPath;
 use schemas::tables::{self, COL_DATE, COL_HOUR, COL_TS};
 
@@ -54,7 +54,9 @@ fn sort_columns(table: &str) -> &'static [&'static str] {
 
 pub fn writer_properties(table: &str, schema: &SchemaRef, lo: u64, hi: u64) -> WriterProperties {
     let mut b = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(ZSTD_LEVEL).expect("valid zstd level")))
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(ZSTD_LEVEL).expect("valid zstd level"),
+        ))
         .set_dictionary_enabled(true)
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_max_row_group_row_count(Some(MAX_ROW_GROUP_ROWS))
@@ -69,7 +71,11 @@ pub fn writer_properties(table: &str, schema: &SchemaRef, lo: u64, hi: u64) -> W
     let sorting: Vec<_> = sort_columns(table)
         .iter()
         .filter_map(|c| schema.index_of(c).ok())
-        .map(|i| SortingColumn { column_idx: i as i32, descending: false, nulls_first: true })
+        .map(|i| SortingColumn {
+            column_idx: i as i32,
+            descending: false,
+            nulls_first: true,
+        })
         .collect();
     b.set_sorting_columns(Some(sorting)).build()
 }
@@ -94,18 +100,29 @@ impl Coverage {
             }
             for date_dir in std::fs::read_dir(&root)? {
                 let date_dir = date_dir?.path();
-                let Some(date) = dir_value(&date_dir, "date=") else { continue };
+                let Some(date) = dir_value(&date_dir, "date=") else {
+                    continue;
+                };
                 for hour_dir in std::fs::read_dir(&date_dir)? {
                     let hour_dir = hour_dir?.path();
-                    let Some(hour) = dir_value(&hour_dir, "hour=") else { continue };
+                    let Some(hour) = dir_value(&hour_dir, "hour=") else {
+                        continue;
+                    };
                     for file in std::fs::read_dir(&hour_dir)? {
                         let file = file?.path();
-                        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+                        let name = file
+                            .file_name()
+                            .and_then(|n| n.to_str())
+                            .unwrap_or_default()
+                            .to_string();
                         if name.ends_with(".tmp") {
                             tracing::warn!(file = %file.display(), "removing unfinished Parquet file");
                             std::fs::remove_file(&file)?;
                         } else if let Some(range) = parse_range(&name) {
-                            cov.0.entry((table.to_string(), date.clone(), hour.clone())).or_default().push(range);
+                            cov.0
+                                .entry((table.to_string(), date.clone(), hour.clone()))
+                                .or_default()
+                                .push(range);
                         }
                     }
                 }
@@ -126,16 +143,32 @@ impl Coverage {
 
     /// The highest sequence any file covers (0 if none).
     pub fn max_seq(&self) -> u64 {
-        self.0.values().flatten().map(|(_, hi)| *hi).max().unwrap_or(0)
+        self.0
+            .values()
+            .flatten()
+            .map(|(_, hi)| *hi)
+            .max()
+            .unwrap_or(0)
     }
 
     /// Drops the rows of `batch` whose partition already has a file covering `seq`.
-    pub fn filter_uncovered(&self, table: &str, seq: u64, batch: RecordBatch) -> Result<Option<RecordBatch>, Error> {
+    pub fn filter_uncovered(
+        &self,
+        table: &str,
+        seq: u64,
+        batch: RecordBatch,
+    ) -> Result<Option<RecordBatch>, Error> {
         if self.0.is_empty() {
             return Ok(Some(batch));
         }
-        let dates = batch.column_by_name(COL_DATE).expect("partition column").as_string::<i32>();
-        let hours = batch.column_by_name(COL_HOUR).expect("partition column").as_string::<i32>();
+        let dates = batch
+            .column_by_name(COL_DATE)
+            .expect("partition column")
+            .as_string::<i32>();
+        let hours = batch
+            .column_by_name(COL_HOUR)
+            .expect("partition column")
+            .as_string::<i32>();
         let keep: Vec<u32> = (0..batch.num_rows())
             .filter(|&i| !self.covers(table, dates.value(i), hours.value(i), seq))
             .map(|i| i as u32)
@@ -152,7 +185,10 @@ impl Coverage {
 
 fn dir_value(path: &Path, prefix: &str) -> Option<String> {
     path.is_dir().then_some(())?;
-    path.file_name()?.to_str()?.strip_prefix(prefix).map(str::to_string)
+    path.file_name()?
+        .to_str()?
+        .strip_prefix(prefix)
+        .map(str::to_string)
 }
 
 /// `<lo>-<hi>-<nonce>.parquet` → `(lo, hi)`.
@@ -179,10 +215,17 @@ pub struct FlushStats {
 pub fn flush(data_dir: &Path, buffer: &HotBuffer, metrics: &Metrics) -> Result<FlushStats, Error> {
     let entries = buffer.pending();
     let Some(last) = entries.last() else {
-        return Ok(FlushStats { upto: buffer.flushed_upto(), ..Default::default() });
+        return Ok(FlushStats {
+            upto: buffer.flushed_upto(),
+            ..Default::default()
+        });
     };
     let (lo, hi) = (entries[0].seq, last.seq);
-    let mut stats = FlushStats { records: entries.len(), upto: hi, ..Default::default() };
+    let mut stats = FlushStats {
+        records: entries.len(),
+        upto: hi,
+        ..Default::default()
+    };
     let mut written = Vec::new();
     let result = (|| {
         for (table, batches) in group_by_table(&entries) {
@@ -226,18 +269,34 @@ fn group_by_table(entries: &[Entry]) -> BTreeMap<&'static str, Vec<RecordBatch>>
     by_table
 }
 
+/// `(date, hour)`.
+pub type Partition = (String, String);
+
 /// Splits a batch by its `(date, hour)` columns, sorted within each partition.
-pub fn split_partitions(batch: &RecordBatch) -> Result<Vec<((String, String), RecordBatch)>, Error> {
-    let dates = batch.column_by_name(COL_DATE).expect("partition column").as_string::<i32>();
-    let hours = batch.column_by_name(COL_HOUR).expect("partition column").as_string::<i32>();
+pub fn split_partitions(batch: &RecordBatch) -> Result<Vec<(Partition, RecordBatch)>, Error> {
+    let dates = batch
+        .column_by_name(COL_DATE)
+        .expect("partition column")
+        .as_string::<i32>();
+    let hours = batch
+        .column_by_name(COL_HOUR)
+        .expect("partition column")
+        .as_string::<i32>();
     let mut parts: BTreeMap<(&str, &str), Vec<u32>> = BTreeMap::new();
     for i in 0..batch.num_rows() {
-        parts.entry((dates.value(i), hours.value(i))).or_default().push(i as u32);
+        parts
+            .entry((dates.value(i), hours.value(i)))
+            .or_default()
+            .push(i as u32);
     }
     let single = parts.len() == 1;
     let mut out = Vec::with_capacity(parts.len());
     for ((d, h), idx) in parts {
-        let part = if single { batch.clone() } else { take_record_batch(batch, &UInt32Array::from(idx))? };
+        let part = if single {
+            batch.clone()
+        } else {
+            take_record_batch(batch, &UInt32Array::from(idx))?
+        };
         out.push(((d.to_string(), h.to_string()), part));
     }
     Ok(out)
@@ -247,7 +306,10 @@ fn sort_batch(table: &str, batch: &RecordBatch) -> Result<RecordBatch, Error> {
     let cols: Vec<SortColumn> = sort_columns(table)
         .iter()
         .filter_map(|c| batch.column_by_name(c))
-        .map(|c| SortColumn { values: Arc::clone(c), options: None })
+        .map(|c| SortColumn {
+            values: Arc::clone(c),
+            options: None,
+        })
         .collect();
     if cols.is_empty() || batch.num_rows() < 2 {
         return Ok(batch.clone());
@@ -265,7 +327,15 @@ fn write_partition(
     lo: u64,
     hi: u64,
 ) -> Result<PathBuf, Error> {
-    write_partition_in(&table_dir(data_dir, table), table, date, hour, batch, lo, hi)
+    write_partition_in(
+        &table_dir(data_dir, table),
+        table,
+        date,
+        hour,
+        batch,
+        lo,
+        hi,
+    )
 }
 
 /// Writes one partition file of `table` under the table directory `root`.
@@ -278,7 +348,9 @@ pub fn write_partition_in(
     lo: u64,
     hi: u64,
 ) -> Result<PathBuf, Error> {
-    let dir = root.join(format!("date={date}")).join(format!("hour={hour}"));
+    let dir = root
+        .join(format!("date={date}"))
+        .join(format!("hour={hour}"));
     std::fs::create_dir_all(&dir)?;
     let name = format!("{lo:020}-{hi:020}-{:08x}.parquet", rand::random::<u32>());
     let final_path = dir.join(&name);
@@ -289,7 +361,13 @@ pub fn write_partition_in(
     let cols: Vec<_> = file_schema
         .fields()
         .iter()
-        .map(|f| Arc::clone(sorted.column_by_name(f.name()).expect("file column in table")))
+        .map(|f| {
+            Arc::clone(
+                sorted
+                    .column_by_name(f.name())
+                    .expect("file column in table"),
+            )
+        })
         .collect();
     let file_batch = RecordBatch::try_new(Arc::clone(&file_schema), cols)?;
 
@@ -308,4 +386,3 @@ pub fn write_partition_in(
     }
     Ok(final_path)
 }
-

@@ -56,14 +56,27 @@ pub struct Metrics {
 impl Metrics {
     pub fn render(&self, gauges: &[(&str, &str, u64)]) -> String {
         let mut out = String::new();
-        let labeled = |out: &mut String, name: &str, help: &str, label: &str, c: &LabeledCounter| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
-            for (k, v) in c.0.lock().iter() {
-                let _ = writeln!(out, "{name}{{{label}=\"{k}\"}} {v}");
-            }
-        };
-        labeled(&mut out, "vigil_intake_requests_total", "Export requests received.", "signal", &self.intake_requests);
-        labeled(&mut out, "vigil_intake_records_total", "Records acknowledged.", "signal", &self.intake_records);
+        let labeled =
+            |out: &mut String, name: &str, help: &str, label: &str, c: &LabeledCounter| {
+                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+                for (k, v) in c.0.lock().iter() {
+                    let _ = writeln!(out, "{name}{{{label}=\"{k}\"}} {v}");
+                }
+            };
+        labeled(
+            &mut out,
+            "vigil_intake_requests_total",
+            "Export requests received.",
+            "signal",
+            &self.intake_requests,
+        );
+        labeled(
+            &mut out,
+            "vigil_intake_records_total",
+            "Records acknowledged.",
+            "signal",
+            &self.intake_records,
+        );
         labeled(
             &mut out,
             "vigil_intake_rejected_records_total",
@@ -71,18 +84,60 @@ impl Metrics {
             "signal",
             &self.intake_rejected_records,
         );
-        labeled(&mut out, "vigil_intake_errors_total", "Requests answered with an error.", "error_type", &self.intake_errors);
+        labeled(
+            &mut out,
+            "vigil_intake_errors_total",
+            "Requests answered with an error.",
+            "error_type",
+            &self.intake_errors,
+        );
         for (name, help, c) in [
-            ("vigil_wal_fsyncs_total", "WAL group commits.", &self.wal_fsyncs),
-            ("vigil_wal_bytes_total", "Bytes appended to the WAL.", &self.wal_bytes),
-            ("vigil_flushes_total", "Flushes of the hot buffer to Parquet.", &self.flushes),
-            ("vigil_flush_errors_total", "Failed flushes (retried).", &self.flush_errors),
-            ("vigil_parquet_files_total", "Parquet files written.", &self.parquet_files),
-            ("vigil_parquet_rows_total", "Rows written to Parquet.", &self.parquet_rows),
-            ("vigil_parquet_bytes_total", "Parquet bytes written.", &self.parquet_bytes),
-            ("vigil_redacted_values_total", "Attribute values in which a secret was redacted.", &self.redacted_values),
+            (
+                "vigil_wal_fsyncs_total",
+                "WAL group commits.",
+                &self.wal_fsyncs,
+            ),
+            (
+                "vigil_wal_bytes_total",
+                "Bytes appended to the WAL.",
+                &self.wal_bytes,
+            ),
+            (
+                "vigil_flushes_total",
+                "Flushes of the hot buffer to Parquet.",
+                &self.flushes,
+            ),
+            (
+                "vigil_flush_errors_total",
+                "Failed flushes (retried).",
+                &self.flush_errors,
+            ),
+            (
+                "vigil_parquet_files_total",
+                "Parquet files written.",
+                &self.parquet_files,
+            ),
+            (
+                "vigil_parquet_rows_total",
+                "Rows written to Parquet.",
+                &self.parquet_rows,
+            ),
+            (
+                "vigil_parquet_bytes_total",
+                "Parquet bytes written.",
+                &self.parquet_bytes,
+            ),
+            (
+                "vigil_redacted_values_total",
+                "Attribute values in which a secret was redacted.",
+                &self.redacted_values,
+            ),
         ] {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", c.get());
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                c.get()
+            );
         }
         for (name, help, v) in gauges {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");

@@ -19,12 +19,15 @@ use opentelemetry_proto::tonic::common::v1::{
 };
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::metrics::v1::{
-    Exemplar, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram, HistogramDataPoint, Metric,
-    NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, Summary, SummaryDataPoint, exemplar,
-    exponential_histogram_data_point, metric, number_data_point, summary_data_point,
+    Exemplar, ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram,
+    HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, Summary,
+    SummaryDataPoint, exemplar, exponential_histogram_data_point, metric, number_data_point,
+    summary_data_point,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status as SpanStatus, span};
+use opentelemetry_proto::tonic::trace::v1::{
+    ResourceSpans, ScopeSpans, Span, Status as SpanStatus, span,
+};
 use serde_json::{Map, Value};
 
 /// Why a JSON body could not be decoded; the text is safe to return to the client.
@@ -48,29 +51,48 @@ fn parse_root(bytes: &[u8]) -> Result<Map<String, Value>> {
 
 pub fn decode_traces(bytes: &[u8]) -> Result<ExportTraceServiceRequest> {
     let root = parse_root(bytes)?;
-    Ok(ExportTraceServiceRequest { resource_spans: list(&root, "resourceSpans", "resource_spans", "$", resource_spans)? })
+    Ok(ExportTraceServiceRequest {
+        resource_spans: list(
+            &root,
+            "resourceSpans",
+            "resource_spans",
+            "$",
+            resource_spans,
+        )?,
+    })
 }
 
 pub fn decode_logs(bytes: &[u8]) -> Result<ExportLogsServiceRequest> {
     let root = parse_root(bytes)?;
-    Ok(ExportLogsServiceRequest { resource_logs: list(&root, "resourceLogs", "resource_logs", "$", resource_logs)? })
+    Ok(ExportLogsServiceRequest {
+        resource_logs: list(&root, "resourceLogs", "resource_logs", "$", resource_logs)?,
+    })
 }
 
 pub fn decode_metrics(bytes: &[u8]) -> Result<ExportMetricsServiceRequest> {
     let root = parse_root(bytes)?;
     Ok(ExportMetricsServiceRequest {
-        resource_metrics: list(&root, "resourceMetrics", "resource_metrics", "$", resource_metrics)?,
+        resource_metrics: list(
+            &root,
+            "resourceMetrics",
+            "resource_metrics",
+            "$",
+            resource_metrics,
+        )?,
     })
 }
 
 // ---- field access -------------------------------------------------------------
 
 fn get<'a>(obj: &'a Map<String, Value>, camel: &str, snake: &str) -> Option<&'a Value> {
-    obj.get(camel).or_else(|| obj.get(snake)).filter(|v| !v.is_null())
+    obj.get(camel)
+        .or_else(|| obj.get(snake))
+        .filter(|v| !v.is_null())
 }
 
 fn as_obj<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>> {
-    v.as_object().map_or_else(|| err(path, "expected an object"), Ok)
+    v.as_object()
+        .map_or_else(|| err(path, "expected an object"), Ok)
 }
 
 fn list<T>(
@@ -107,10 +129,19 @@ fn u64_value(v: &Value, path: &str) -> Result<u64> {
     match v {
         Value::Number(n) => n
             .as_u64()
-            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 1.8e19).map(|f| f as u64))
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 1.8e19)
+                    .map(|f| f as u64)
+            })
             .map_or_else(|| err(path, "expected an unsigned integer"), Ok),
         Value::String(s) if s.is_empty() => Ok(0),
-        Value::String(s) => s.trim().parse().or_else(|_| err(path, format_args!("expected an unsigned integer, got {s:?}"))),
+        Value::String(s) => s.trim().parse().or_else(|_| {
+            err(
+                path,
+                format_args!("expected an unsigned integer, got {s:?}"),
+            )
+        }),
         _ => err(path, "expected an unsigned integer"),
     }
 }
@@ -119,21 +150,33 @@ fn i64_value(v: &Value, path: &str) -> Result<i64> {
     match v {
         Value::Number(n) => n
             .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.2e18).map(|f| f as i64))
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 9.2e18)
+                    .map(|f| f as i64)
+            })
             .map_or_else(|| err(path, "expected an integer"), Ok),
-        Value::String(s) => s.trim().parse().or_else(|_| err(path, format_args!("expected an integer, got {s:?}"))),
+        Value::String(s) => s
+            .trim()
+            .parse()
+            .or_else(|_| err(path, format_args!("expected an integer, got {s:?}"))),
         _ => err(path, "expected an integer"),
     }
 }
 
 fn f64_value(v: &Value, path: &str) -> Result<f64> {
     match v {
-        Value::Number(n) => n.as_f64().map_or_else(|| err(path, "expected a number"), Ok),
+        Value::Number(n) => n
+            .as_f64()
+            .map_or_else(|| err(path, "expected a number"), Ok),
         Value::String(s) => match s.as_str() {
             "NaN" => Ok(f64::NAN),
             "Infinity" => Ok(f64::INFINITY),
             "-Infinity" => Ok(f64::NEG_INFINITY),
-            _ => s.trim().parse().or_else(|_| err(path, format_args!("expected a number, got {s:?}"))),
+            _ => s
+                .trim()
+                .parse()
+                .or_else(|_| err(path, format_args!("expected a number, got {s:?}"))),
         },
         _ => err(path, "expected a number"),
     }
@@ -149,7 +192,9 @@ fn u32f(obj: &Map<String, Value>, camel: &str, snake: &str, path: &str) -> Resul
 }
 
 fn f64f(obj: &Map<String, Value>, camel: &str, snake: &str, path: &str) -> Result<Option<f64>> {
-    get(obj, camel, snake).map(|v| f64_value(v, &format!("{path}.{camel}"))).transpose()
+    get(obj, camel, snake)
+        .map(|v| f64_value(v, &format!("{path}.{camel}")))
+        .transpose()
 }
 
 fn boolf(obj: &Map<String, Value>, camel: &str, snake: &str, path: &str) -> Result<bool> {
@@ -162,16 +207,31 @@ fn boolf(obj: &Map<String, Value>, camel: &str, snake: &str, path: &str) -> Resu
 }
 
 /// An enum sent as its integer value or its name.
-fn enumf(obj: &Map<String, Value>, camel: &str, snake: &str, path: &str, names: &[&str]) -> Result<i32> {
+fn enumf(
+    obj: &Map<String, Value>,
+    camel: &str,
+    snake: &str,
+    path: &str,
+    names: &[&str],
+) -> Result<i32> {
     match get(obj, camel, snake) {
         None => Ok(0),
         Some(Value::String(s)) if s.parse::<i32>().is_err() => names
             .iter()
             .position(|n| n.eq_ignore_ascii_case(s))
-            .map_or_else(|| err(&format!("{path}.{camel}"), format_args!("unknown enum value {s:?}")), |i| Ok(i as i32)),
+            .map_or_else(
+                || {
+                    err(
+                        &format!("{path}.{camel}"),
+                        format_args!("unknown enum value {s:?}"),
+                    )
+                },
+                |i| Ok(i as i32),
+            ),
         Some(v) => {
             let i = i64_value(v, &format!("{path}.{camel}"))?;
-            i32::try_from(i).or_else(|_| err(&format!("{path}.{camel}"), "out of range for an enum"))
+            i32::try_from(i)
+                .or_else(|_| err(&format!("{path}.{camel}"), "out of range for an enum"))
         }
     }
 }
@@ -181,9 +241,12 @@ fn enumf(obj: &Map<String, Value>, camel: &str, snake: &str, path: &str, names: 
 fn idf(obj: &Map<String, Value>, camel: &str, snake: &str, path: &str) -> Result<Vec<u8>> {
     match get(obj, camel, snake) {
         None => Ok(Vec::new()),
-        Some(Value::String(s)) => {
-            hex::decode(s).or_else(|_| err(&format!("{path}.{camel}"), format_args!("invalid id {s:?}: expected hex digits")))
-        }
+        Some(Value::String(s)) => hex::decode(s).or_else(|_| {
+            err(
+                &format!("{path}.{camel}"),
+                format_args!("invalid id {s:?}: expected hex digits"),
+            )
+        }),
         Some(_) => err(&format!("{path}.{camel}"), "expected a hex string"),
     }
 }
@@ -206,7 +269,10 @@ fn any_value(obj: &Map<String, Value>, path: &str) -> Result<AnyValue> {
     } else if let Some(v) = get(obj, "intValue", "int_value") {
         Some(V::IntValue(i64_value(v, &format!("{path}.intValue"))?))
     } else if let Some(v) = get(obj, "doubleValue", "double_value") {
-        Some(V::DoubleValue(f64_value(v, &format!("{path}.doubleValue"))?))
+        Some(V::DoubleValue(f64_value(
+            v,
+            &format!("{path}.doubleValue"),
+        )?))
     } else if let Some(v) = get(obj, "arrayValue", "array_value") {
         let p = format!("{path}.arrayValue");
         let values = list(as_obj(v, &p)?, "values", "values", &p, any_value)?;
@@ -232,9 +298,16 @@ fn any_value(obj: &Map<String, Value>, path: &str) -> Result<AnyValue> {
 fn key_value(obj: &Map<String, Value>, path: &str) -> Result<KeyValue> {
     let value = match get(obj, "value", "value") {
         None => None,
-        Some(v) => Some(any_value(as_obj(v, &format!("{path}.value"))?, &format!("{path}.value"))?),
+        Some(v) => Some(any_value(
+            as_obj(v, &format!("{path}.value"))?,
+            &format!("{path}.value"),
+        )?),
     };
-    Ok(KeyValue { key: string(obj, "key", "key", path)?, value, ..Default::default() })
+    Ok(KeyValue {
+        key: string(obj, "key", "key", path)?,
+        value,
+        ..Default::default()
+    })
 }
 
 fn attributes(obj: &Map<String, Value>, path: &str) -> Result<Vec<KeyValue>> {
@@ -242,25 +315,39 @@ fn attributes(obj: &Map<String, Value>, path: &str) -> Result<Vec<KeyValue>> {
 }
 
 fn resource(obj: &Map<String, Value>, path: &str) -> Result<Option<Resource>> {
-    let Some(v) = get(obj, "resource", "resource") else { return Ok(None) };
+    let Some(v) = get(obj, "resource", "resource") else {
+        return Ok(None);
+    };
     let p = format!("{path}.resource");
     let r = as_obj(v, &p)?;
     Ok(Some(Resource {
         attributes: attributes(r, &p)?,
-        dropped_attributes_count: u32f(r, "droppedAttributesCount", "dropped_attributes_count", &p)?,
+        dropped_attributes_count: u32f(
+            r,
+            "droppedAttributesCount",
+            "dropped_attributes_count",
+            &p,
+        )?,
         ..Default::default()
     }))
 }
 
 fn scope(obj: &Map<String, Value>, path: &str) -> Result<Option<InstrumentationScope>> {
-    let Some(v) = get(obj, "scope", "scope") else { return Ok(None) };
+    let Some(v) = get(obj, "scope", "scope") else {
+        return Ok(None);
+    };
     let p = format!("{path}.scope");
     let s = as_obj(v, &p)?;
     Ok(Some(InstrumentationScope {
         name: string(s, "name", "name", &p)?,
         version: string(s, "version", "version", &p)?,
         attributes: attributes(s, &p)?,
-        dropped_attributes_count: u32f(s, "droppedAttributesCount", "dropped_attributes_count", &p)?,
+        dropped_attributes_count: u32f(
+            s,
+            "droppedAttributesCount",
+            "dropped_attributes_count",
+            &p,
+        )?,
     }))
 }
 
@@ -313,13 +400,23 @@ fn span(obj: &Map<String, Value>, path: &str) -> Result<Span> {
         start_time_unix_nano: u64f(obj, "startTimeUnixNano", "start_time_unix_nano", path)?,
         end_time_unix_nano: u64f(obj, "endTimeUnixNano", "end_time_unix_nano", path)?,
         attributes: attributes(obj, path)?,
-        dropped_attributes_count: u32f(obj, "droppedAttributesCount", "dropped_attributes_count", path)?,
+        dropped_attributes_count: u32f(
+            obj,
+            "droppedAttributesCount",
+            "dropped_attributes_count",
+            path,
+        )?,
         events: list(obj, "events", "events", path, |e, p| {
             Ok(span::Event {
                 time_unix_nano: u64f(e, "timeUnixNano", "time_unix_nano", p)?,
                 name: string(e, "name", "name", p)?,
                 attributes: attributes(e, p)?,
-                dropped_attributes_count: u32f(e, "droppedAttributesCount", "dropped_attributes_count", p)?,
+                dropped_attributes_count: u32f(
+                    e,
+                    "droppedAttributesCount",
+                    "dropped_attributes_count",
+                    p,
+                )?,
             })
         })?,
         dropped_events_count: u32f(obj, "droppedEventsCount", "dropped_events_count", path)?,
@@ -329,7 +426,12 @@ fn span(obj: &Map<String, Value>, path: &str) -> Result<Span> {
                 span_id: idf(l, "spanId", "span_id", p)?,
                 trace_state: string(l, "traceState", "trace_state", p)?,
                 attributes: attributes(l, p)?,
-                dropped_attributes_count: u32f(l, "droppedAttributesCount", "dropped_attributes_count", p)?,
+                dropped_attributes_count: u32f(
+                    l,
+                    "droppedAttributesCount",
+                    "dropped_attributes_count",
+                    p,
+                )?,
                 flags: u32f(l, "flags", "flags", p)?,
             })
         })?,
@@ -385,16 +487,29 @@ const SEVERITIES: &[&str] = &[
 fn log_record(obj: &Map<String, Value>, path: &str) -> Result<LogRecord> {
     let body = match get(obj, "body", "body") {
         None => None,
-        Some(v) => Some(any_value(as_obj(v, &format!("{path}.body"))?, &format!("{path}.body"))?),
+        Some(v) => Some(any_value(
+            as_obj(v, &format!("{path}.body"))?,
+            &format!("{path}.body"),
+        )?),
     };
     Ok(LogRecord {
         time_unix_nano: u64f(obj, "timeUnixNano", "time_unix_nano", path)?,
-        observed_time_unix_nano: u64f(obj, "observedTimeUnixNano", "observed_time_unix_nano", path)?,
+        observed_time_unix_nano: u64f(
+            obj,
+            "observedTimeUnixNano",
+            "observed_time_unix_nano",
+            path,
+        )?,
         severity_number: enumf(obj, "severityNumber", "severity_number", path, SEVERITIES)?,
         severity_text: string(obj, "severityText", "severity_text", path)?,
         body,
         attributes: attributes(obj, path)?,
-        dropped_attributes_count: u32f(obj, "droppedAttributesCount", "dropped_attributes_count", path)?,
+        dropped_attributes_count: u32f(
+            obj,
+            "droppedAttributesCount",
+            "dropped_attributes_count",
+            path,
+        )?,
         flags: u32f(obj, "flags", "flags", path)?,
         trace_id: idf(obj, "traceId", "trace_id", path)?,
         span_id: idf(obj, "spanId", "span_id", path)?,
@@ -404,8 +519,11 @@ fn log_record(obj: &Map<String, Value>, path: &str) -> Result<LogRecord> {
 
 // ---- metrics --------------------------------------------------------------------
 
-const TEMPORALITIES: &[&str] =
-    &["AGGREGATION_TEMPORALITY_UNSPECIFIED", "AGGREGATION_TEMPORALITY_DELTA", "AGGREGATION_TEMPORALITY_CUMULATIVE"];
+const TEMPORALITIES: &[&str] = &[
+    "AGGREGATION_TEMPORALITY_UNSPECIFIED",
+    "AGGREGATION_TEMPORALITY_DELTA",
+    "AGGREGATION_TEMPORALITY_CUMULATIVE",
+];
 
 fn resource_metrics(obj: &Map<String, Value>, path: &str) -> Result<ResourceMetrics> {
     Ok(ResourceMetrics {
@@ -432,25 +550,47 @@ fn metric(obj: &Map<String, Value>, path: &str) -> Result<Metric> {
         }
     };
     let data = if let Some((g, p)) = sub("gauge", "gauge")? {
-        Some(metric::Data::Gauge(Gauge { data_points: list(g, "dataPoints", "data_points", &p, number_point)? }))
+        Some(metric::Data::Gauge(Gauge {
+            data_points: list(g, "dataPoints", "data_points", &p, number_point)?,
+        }))
     } else if let Some((s, p)) = sub("sum", "sum")? {
         Some(metric::Data::Sum(Sum {
             data_points: list(s, "dataPoints", "data_points", &p, number_point)?,
-            aggregation_temporality: enumf(s, "aggregationTemporality", "aggregation_temporality", &p, TEMPORALITIES)?,
+            aggregation_temporality: enumf(
+                s,
+                "aggregationTemporality",
+                "aggregation_temporality",
+                &p,
+                TEMPORALITIES,
+            )?,
             is_monotonic: boolf(s, "isMonotonic", "is_monotonic", &p)?,
         }))
     } else if let Some((h, p)) = sub("histogram", "histogram")? {
         Some(metric::Data::Histogram(Histogram {
             data_points: list(h, "dataPoints", "data_points", &p, histogram_point)?,
-            aggregation_temporality: enumf(h, "aggregationTemporality", "aggregation_temporality", &p, TEMPORALITIES)?,
+            aggregation_temporality: enumf(
+                h,
+                "aggregationTemporality",
+                "aggregation_temporality",
+                &p,
+                TEMPORALITIES,
+            )?,
         }))
     } else if let Some((h, p)) = sub("exponentialHistogram", "exponential_histogram")? {
         Some(metric::Data::ExponentialHistogram(ExponentialHistogram {
             data_points: list(h, "dataPoints", "data_points", &p, exp_histogram_point)?,
-            aggregation_temporality: enumf(h, "aggregationTemporality", "aggregation_temporality", &p, TEMPORALITIES)?,
+            aggregation_temporality: enumf(
+                h,
+                "aggregationTemporality",
+                "aggregation_temporality",
+                &p,
+                TEMPORALITIES,
+            )?,
         }))
     } else if let Some((s, p)) = sub("summary", "summary")? {
-        Some(metric::Data::Summary(Summary { data_points: list(s, "dataPoints", "data_points", &p, summary_point)? }))
+        Some(metric::Data::Summary(Summary {
+            data_points: list(s, "dataPoints", "data_points", &p, summary_point)?,
+        }))
     } else {
         None
     };
@@ -473,7 +613,13 @@ fn exemplars(obj: &Map<String, Value>, path: &str) -> Result<Vec<Exemplar>> {
             None
         };
         Ok(Exemplar {
-            filtered_attributes: list(e, "filteredAttributes", "filtered_attributes", p, key_value)?,
+            filtered_attributes: list(
+                e,
+                "filteredAttributes",
+                "filtered_attributes",
+                p,
+                key_value,
+            )?,
             time_unix_nano: u64f(e, "timeUnixNano", "time_unix_nano", p)?,
             span_id: idf(e, "spanId", "span_id", p)?,
             trace_id: idf(e, "traceId", "trace_id", p)?,
@@ -484,9 +630,15 @@ fn exemplars(obj: &Map<String, Value>, path: &str) -> Result<Vec<Exemplar>> {
 
 fn number_point(obj: &Map<String, Value>, path: &str) -> Result<NumberDataPoint> {
     let value = if let Some(v) = get(obj, "asDouble", "as_double") {
-        Some(number_data_point::Value::AsDouble(f64_value(v, &format!("{path}.asDouble"))?))
+        Some(number_data_point::Value::AsDouble(f64_value(
+            v,
+            &format!("{path}.asDouble"),
+        )?))
     } else if let Some(v) = get(obj, "asInt", "as_int") {
-        Some(number_data_point::Value::AsInt(i64_value(v, &format!("{path}.asInt"))?))
+        Some(number_data_point::Value::AsInt(i64_value(
+            v,
+            &format!("{path}.asInt"),
+        )?))
     } else {
         None
     };
@@ -503,7 +655,10 @@ fn number_point(obj: &Map<String, Value>, path: &str) -> Result<NumberDataPoint>
 fn u64_list(obj: &Map<String, Value>, camel: &str, snake: &str, path: &str) -> Result<Vec<u64>> {
     match get(obj, camel, snake) {
         None => Ok(Vec::new()),
-        Some(Value::Array(a)) => a.iter().map(|v| u64_value(v, &format!("{path}.{camel}"))).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|v| u64_value(v, &format!("{path}.{camel}")))
+            .collect(),
         Some(_) => err(&format!("{path}.{camel}"), "expected an array"),
     }
 }
@@ -511,7 +666,10 @@ fn u64_list(obj: &Map<String, Value>, camel: &str, snake: &str, path: &str) -> R
 fn histogram_point(obj: &Map<String, Value>, path: &str) -> Result<HistogramDataPoint> {
     let bounds = match get(obj, "explicitBounds", "explicit_bounds") {
         None => Vec::new(),
-        Some(Value::Array(a)) => a.iter().map(|v| f64_value(v, path)).collect::<Result<_>>()?,
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|v| f64_value(v, path))
+            .collect::<Result<_>>()?,
         Some(_) => return err(&format!("{path}.explicitBounds"), "expected an array"),
     };
     Ok(HistogramDataPoint {
@@ -534,18 +692,29 @@ fn buckets(
     camel: &str,
     path: &str,
 ) -> Result<Option<exponential_histogram_data_point::Buckets>> {
-    let Some(v) = get(obj, camel, camel) else { return Ok(None) };
+    let Some(v) = get(obj, camel, camel) else {
+        return Ok(None);
+    };
     let p = format!("{path}.{camel}");
     let b = as_obj(v, &p)?;
-    let offset = get(b, "offset", "offset").map(|v| i64_value(v, &p)).transpose()?.unwrap_or(0);
+    let offset = get(b, "offset", "offset")
+        .map(|v| i64_value(v, &p))
+        .transpose()?
+        .unwrap_or(0);
     Ok(Some(exponential_histogram_data_point::Buckets {
         offset: i32::try_from(offset).or_else(|_| err(&p, "offset out of range"))?,
         bucket_counts: u64_list(b, "bucketCounts", "bucket_counts", &p)?,
     }))
 }
 
-fn exp_histogram_point(obj: &Map<String, Value>, path: &str) -> Result<ExponentialHistogramDataPoint> {
-    let scale = get(obj, "scale", "scale").map(|v| i64_value(v, path)).transpose()?.unwrap_or(0);
+fn exp_histogram_point(
+    obj: &Map<String, Value>,
+    path: &str,
+) -> Result<ExponentialHistogramDataPoint> {
+    let scale = get(obj, "scale", "scale")
+        .map(|v| i64_value(v, path))
+        .transpose()?
+        .unwrap_or(0);
     Ok(ExponentialHistogramDataPoint {
         attributes: attributes(obj, path)?,
         start_time_unix_nano: u64f(obj, "startTimeUnixNano", "start_time_unix_nano", path)?,
@@ -597,8 +766,15 @@ mod tests {
         assert_eq!(rec.observed_time_unix_nano, 1_795_480_994_052_980_481);
         assert!(rec.body.is_none());
         assert!(rec.trace_id.is_empty());
-        let ints: Vec<_> = rec.attributes.iter().map(|kv| kv.value.clone().unwrap().value.unwrap()).collect();
-        assert_eq!(ints, vec![any_value::Value::IntValue(6), any_value::Value::IntValue(7)]);
+        let ints: Vec<_> = rec
+            .attributes
+            .iter()
+            .map(|kv| kv.value.clone().unwrap().value.unwrap())
+            .collect();
+        assert_eq!(
+            ints,
+            vec![any_value::Value::IntValue(6), any_value::Value::IntValue(7)]
+        );
     }
 
     #[test]
@@ -619,7 +795,10 @@ mod tests {
     fn non_hex_id_is_a_request_error_with_its_path() {
         let body = br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"not-hex"}]}]}]}"#;
         let e = decode_traces(body).unwrap_err();
-        assert!(e.0.contains("resourceSpans[0].scopeSpans[0].spans[0].traceId"), "{e}");
+        assert!(
+            e.0.contains("resourceSpans[0].scopeSpans[0].spans[0].traceId"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -627,7 +806,12 @@ mod tests {
         assert!(decode_traces(b"{").is_err());
         assert!(decode_traces(b"[]").is_err());
         assert!(decode_traces(br#"{"resourceSpans":{}}"#).is_err());
-        assert!(decode_logs(br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"timeUnixNano":"x"}]}]}]}"#).is_err());
+        assert!(
+            decode_logs(
+                br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"timeUnixNano":"x"}]}]}]}"#
+            )
+            .is_err()
+        );
     }
 
     #[test]

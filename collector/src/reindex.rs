@@ -36,15 +36,33 @@ pub struct ReindexStats {
 }
 
 /// `(table, date, hour, dir)` of every raw partition that can hold agent events.
-pub fn raw_partitions(data_dir: &Path) -> Result<Vec<(&'static str, String, String, PathBuf)>, Error> {
+pub fn raw_partitions(
+    data_dir: &Path,
+) -> Result<Vec<(&'static str, String, String, PathBuf)>, Error> {
     let mut out = Vec::new();
     for table in [OTLP_LOGS, OTLP_SPANS] {
         let root = table_dir(data_dir, table);
-        let Ok(dates) = std::fs::read_dir(&root) else { continue };
+        let Ok(dates) = std::fs::read_dir(&root) else {
+            continue;
+        };
         for d in dates.flatten() {
-            let Some(date) = d.file_name().to_str().and_then(|n| n.strip_prefix("date=")).map(str::to_string) else { continue };
+            let Some(date) = d
+                .file_name()
+                .to_str()
+                .and_then(|n| n.strip_prefix("date="))
+                .map(str::to_string)
+            else {
+                continue;
+            };
             for h in std::fs::read_dir(d.path())?.flatten() {
-                let Some(hour) = h.file_name().to_str().and_then(|n| n.strip_prefix("hour=")).map(str::to_string) else { continue };
+                let Some(hour) = h
+                    .file_name()
+                    .to_str()
+                    .and_then(|n| n.strip_prefix("hour="))
+                    .map(str::to_string)
+                else {
+                    continue;
+                };
                 out.push((table, date.clone(), hour, h.path()));
             }
         }
@@ -55,9 +73,15 @@ pub fn raw_partitions(data_dir: &Path) -> Result<Vec<(&'static str, String, Stri
 
 fn read_dir_batches(dir: &Path) -> Result<Vec<RecordBatch>, Error> {
     let mut batches = Vec::new();
-    let mut files: Vec<_> = std::fs::read_dir(dir)?.flatten().map(|e| e.path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(dir)?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     files.sort();
-    for f in files.into_iter().filter(|f| f.extension().is_some_and(|e| e == "parquet")) {
+    for f in files
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "parquet"))
+    {
         let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&f)?)?.build()?;
         for b in reader {
             batches.push(b?);
@@ -68,7 +92,10 @@ fn read_dir_batches(dir: &Path) -> Result<Vec<RecordBatch>, Error> {
 
 /// Rebuilds `agent_events`; `progress(done, total)` is called per raw partition.
 /// The caller must hold the data directory (no server running) and have flushed the WAL.
-pub fn reindex(data_dir: &Path, mut progress: impl FnMut(usize, usize)) -> Result<ReindexStats, Error> {
+pub fn reindex(
+    data_dir: &Path,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<ReindexStats, Error> {
     let live = table_dir(data_dir, AGENT_EVENTS);
     let old = data_dir.join("tables").join(format!("{AGENT_EVENTS}.old"));
     if !live.exists() && old.exists() {
@@ -76,19 +103,31 @@ pub fn reindex(data_dir: &Path, mut progress: impl FnMut(usize, usize)) -> Resul
         std::fs::rename(&old, &live)?;
     }
     let parts = raw_partitions(data_dir)?;
-    let staging = data_dir.join("tables").join(format!("{AGENT_EVENTS}.reindex"));
+    let staging = data_dir
+        .join("tables")
+        .join(format!("{AGENT_EVENTS}.reindex"));
     if staging.exists() {
         std::fs::remove_dir_all(&staging)?;
     }
     std::fs::create_dir_all(&staging)?;
-    let mut stats = ReindexStats { partitions: parts.len(), ..Default::default() };
+    let mut stats = ReindexStats {
+        partitions: parts.len(),
+        ..Default::default()
+    };
     for (i, (table, date, hour, dir)) in parts.iter().enumerate() {
         let mut by_seq: BTreeMap<u64, Vec<(RecordBatch, usize)>> = BTreeMap::new();
         for b in read_dir_batches(dir)? {
             stats.raw_rows += b.num_rows();
-            let seqs = b.column_by_name(tables::COL_WAL_SEQ).expect("wal_seq").as_primitive::<UInt64Type>().clone();
+            let seqs = b
+                .column_by_name(tables::COL_WAL_SEQ)
+                .expect("wal_seq")
+                .as_primitive::<UInt64Type>()
+                .clone();
             for row in 0..b.num_rows() {
-                by_seq.entry(seqs.value(row)).or_default().push((b.clone(), row));
+                by_seq
+                    .entry(seqs.value(row))
+                    .or_default()
+                    .push((b.clone(), row));
             }
         }
         let mut out = Vec::new();
@@ -108,7 +147,10 @@ pub fn reindex(data_dir: &Path, mut progress: impl FnMut(usize, usize)) -> Resul
         if !out.is_empty() {
             let all = arrow::compute::concat_batches(&out[0].schema(), &out)?;
             let seqs = all.column(0).as_primitive::<UInt64Type>();
-            let (lo, hi) = (arrow::compute::min(seqs).unwrap_or(0), arrow::compute::max(seqs).unwrap_or(0));
+            let (lo, hi) = (
+                arrow::compute::min(seqs).unwrap_or(0),
+                arrow::compute::max(seqs).unwrap_or(0),
+            );
             let _ = (date, hour);
             for ((d, h), part) in crate::flush::split_partitions(&all)? {
                 write_partition_in(&staging, AGENT_EVENTS, &d, &h, &part, lo, hi)?;
@@ -139,11 +181,18 @@ fn stamp(b: RecordBatch, seq: u64) -> Result<RecordBatch, Error> {
 }
 
 fn s(v: &str) -> Option<AnyValue> {
-    Some(AnyValue { value: Some(any_value::Value::StringValue(v.to_string())) })
+    Some(AnyValue {
+        value: Some(any_value::Value::StringValue(v.to_string())),
+    })
 }
 
 fn map_at(b: &RecordBatch, col: &str, row: usize) -> Vec<KeyValue> {
-    let Some(m) = b.column_by_name(col).and_then(|c| c.as_any().downcast_ref::<MapArray>()) else { return Vec::new() };
+    let Some(m) = b
+        .column_by_name(col)
+        .and_then(|c| c.as_any().downcast_ref::<MapArray>())
+    else {
+        return Vec::new();
+    };
     if m.is_null(row) {
         return Vec::new();
     }
@@ -179,7 +228,10 @@ fn ts_at(b: &RecordBatch, col: &str, row: usize) -> u64 {
 
 fn origin(b: &RecordBatch, row: usize) -> (Resource, InstrumentationScope) {
     (
-        Resource { attributes: map_at(b, "resource_attributes", row), ..Default::default() },
+        Resource {
+            attributes: map_at(b, "resource_attributes", row),
+            ..Default::default()
+        },
         InstrumentationScope {
             name: str_at(b, "scope_name", row).to_string(),
             version: str_at(b, "scope_version", row).to_string(),
@@ -195,27 +247,50 @@ fn logs_request(rows: &[(RecordBatch, usize)]) -> (ExportLogsServiceRequest, i64
         .iter()
         .map(|(b, r)| {
             let r = *r;
-            let ts = b.column_by_name("ts").expect("ts").as_primitive::<TimestampNanosecondType>().value(r);
+            let ts = b
+                .column_by_name("ts")
+                .expect("ts")
+                .as_primitive::<TimestampNanosecondType>()
+                .value(r);
             ingest_ns = ingest_ns.min(ts);
-            let time = b.column_by_name("time_unix_nano").expect("col").as_primitive::<Int64Type>();
+            let time = b
+                .column_by_name("time_unix_nano")
+                .expect("col")
+                .as_primitive::<Int64Type>();
             let body = b.column_by_name("body").expect("col").as_string::<i32>();
             let (resource, scope) = origin(b, r);
             let record = LogRecord {
-                time_unix_nano: if time.is_null(r) { 0 } else { u64::try_from(time.value(r)).unwrap_or(0) },
+                time_unix_nano: if time.is_null(r) {
+                    0
+                } else {
+                    u64::try_from(time.value(r)).unwrap_or(0)
+                },
                 observed_time_unix_nano: ts_at(b, "observed_ts", r),
-                severity_number: b.column_by_name("severity_number").expect("col").as_primitive::<Int32Type>().value(r),
+                severity_number: b
+                    .column_by_name("severity_number")
+                    .expect("col")
+                    .as_primitive::<Int32Type>()
+                    .value(r),
                 severity_text: str_at(b, "severity_text", r).to_string(),
                 body: (!body.is_null(r)).then(|| s(body.value(r))).flatten(),
                 attributes: map_at(b, "attributes", r),
                 dropped_attributes_count: 0,
-                flags: b.column_by_name("flags").expect("col").as_primitive::<UInt32Type>().value(r),
+                flags: b
+                    .column_by_name("flags")
+                    .expect("col")
+                    .as_primitive::<UInt32Type>()
+                    .value(r),
                 trace_id: id_at(b, "trace_id", r),
                 span_id: id_at(b, "span_id", r),
                 event_name: str_at(b, "event_name", r).to_string(),
             };
             ResourceLogs {
                 resource: Some(resource),
-                scope_logs: vec![ScopeLogs { scope: Some(scope), log_records: vec![record], ..Default::default() }],
+                scope_logs: vec![ScopeLogs {
+                    scope: Some(scope),
+                    log_records: vec![record],
+                    ..Default::default()
+                }],
                 ..Default::default()
             }
         })
@@ -223,15 +298,28 @@ fn logs_request(rows: &[(RecordBatch, usize)]) -> (ExportLogsServiceRequest, i64
     (ExportLogsServiceRequest { resource_logs }, ingest_ns)
 }
 
-const SPAN_KINDS: [&str; 6] = ["unspecified", "internal", "server", "client", "producer", "consumer"];
+const SPAN_KINDS: [&str; 6] = [
+    "unspecified",
+    "internal",
+    "server",
+    "client",
+    "producer",
+    "consumer",
+];
 const STATUS: [&str; 3] = ["unset", "ok", "error"];
 
 fn span_events(json: &str) -> Vec<span::Event> {
-    let Ok(serde_json::Value::Array(items)) = serde_json::from_str::<serde_json::Value>(json) else { return Vec::new() };
+    let Ok(serde_json::Value::Array(items)) = serde_json::from_str::<serde_json::Value>(json)
+    else {
+        return Vec::new();
+    };
     items
         .iter()
         .map(|e| span::Event {
-            time_unix_nano: e["time_unix_nano"].as_str().and_then(|t| t.parse().ok()).unwrap_or(0),
+            time_unix_nano: e["time_unix_nano"]
+                .as_str()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(0),
             name: e["name"].as_str().unwrap_or_default().to_string(),
             attributes: e["attributes"]
                 .as_object()
@@ -253,10 +341,15 @@ fn span_events(json: &str) -> Vec<span::Event> {
 fn spans_request(rows: &[(RecordBatch, usize)]) -> (ExportTraceServiceRequest, i64) {
     let mut ingest_ns = i64::MAX;
     // spans of one original scope stay together so parents meet their children
-    let mut scopes: BTreeMap<(String, String), (Resource, InstrumentationScope, Vec<Span>)> = BTreeMap::new();
+    let mut scopes: BTreeMap<(String, String), (Resource, InstrumentationScope, Vec<Span>)> =
+        BTreeMap::new();
     for (b, r) in rows {
         let r = *r;
-        let ts = b.column_by_name("ts").expect("ts").as_primitive::<TimestampNanosecondType>().value(r);
+        let ts = b
+            .column_by_name("ts")
+            .expect("ts")
+            .as_primitive::<TimestampNanosecondType>()
+            .value(r);
         ingest_ns = ingest_ns.min(ts);
         let (resource, scope) = origin(b, r);
         let key = (str_at(b, "service_name", r).to_string(), scope.name.clone());
@@ -267,7 +360,11 @@ fn spans_request(rows: &[(RecordBatch, usize)]) -> (ExportTraceServiceRequest, i
             span_id: id_at(b, "span_id", r),
             parent_span_id: id_at(b, "parent_span_id", r),
             trace_state: str_at(b, "trace_state", r).to_string(),
-            flags: b.column_by_name("flags").expect("col").as_primitive::<UInt32Type>().value(r),
+            flags: b
+                .column_by_name("flags")
+                .expect("col")
+                .as_primitive::<UInt32Type>()
+                .value(r),
             name: str_at(b, "name", r).to_string(),
             kind: SPAN_KINDS.iter().position(|k| *k == kind).unwrap_or(0) as i32,
             start_time_unix_nano: u64::try_from(ts).unwrap_or(0),
@@ -280,13 +377,21 @@ fn spans_request(rows: &[(RecordBatch, usize)]) -> (ExportTraceServiceRequest, i
             }),
             ..Default::default()
         };
-        scopes.entry(key).or_insert_with(|| (resource, scope, Vec::new())).2.push(span);
+        scopes
+            .entry(key)
+            .or_insert_with(|| (resource, scope, Vec::new()))
+            .2
+            .push(span);
     }
     let resource_spans = scopes
         .into_values()
         .map(|(resource, scope, spans)| ResourceSpans {
             resource: Some(resource),
-            scope_spans: vec![ScopeSpans { scope: Some(scope), spans, ..Default::default() }],
+            scope_spans: vec![ScopeSpans {
+                scope: Some(scope),
+                spans,
+                ..Default::default()
+            }],
             ..Default::default()
         })
         .collect();

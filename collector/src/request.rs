@@ -65,10 +65,18 @@ impl ExportRequest {
     /// Spans, log records or metric data points in the request.
     pub fn record_count(&self) -> usize {
         match self {
-            ExportRequest::Traces(r) => r.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum(),
-            ExportRequest::Logs(r) => {
-                r.resource_logs.iter().flat_map(|r| &r.scope_logs).map(|s| s.log_records.len()).sum()
-            }
+            ExportRequest::Traces(r) => r
+                .resource_spans
+                .iter()
+                .flat_map(|r| &r.scope_spans)
+                .map(|s| s.spans.len())
+                .sum(),
+            ExportRequest::Logs(r) => r
+                .resource_logs
+                .iter()
+                .flat_map(|r| &r.scope_logs)
+                .map(|s| s.log_records.len())
+                .sum(),
             ExportRequest::Metrics(r) => r
                 .resource_metrics
                 .iter()

@@ -9,8 +9,8 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, ListBuilder, MapBuilder, StringBuilder,
-    TimestampNanosecondBuilder, UInt32Builder, UInt64Builder,
+    ArrayRef, BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, ListBuilder, MapBuilder,
+    StringBuilder, TimestampNanosecondBuilder, UInt32Builder, UInt64Builder,
 };
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
@@ -76,7 +76,11 @@ fn append_attrs(b: &mut AttrMap, kvs: &[KeyValue], scratch: &mut String) {
 }
 
 fn opt_str(b: &mut StringBuilder, s: &str) {
-    if s.is_empty() { b.append_null() } else { b.append_value(s) }
+    if s.is_empty() {
+        b.append_null()
+    } else {
+        b.append_value(s)
+    }
 }
 
 /// Columns every raw table shares: what sent it and when (the partition).
@@ -112,8 +116,16 @@ impl<'a> Origin<'a> {
         scope: Option<&'a InstrumentationScope>,
         scope_schema_url: &'a str,
     ) -> Self {
-        let service_name = resource.and_then(|r| find_str(&r.attributes, "service.name")).unwrap_or("");
-        Origin { resource, resource_schema_url, scope, scope_schema_url, service_name }
+        let service_name = resource
+            .and_then(|r| find_str(&r.attributes, "service.name"))
+            .unwrap_or("");
+        Origin {
+            resource,
+            resource_schema_url,
+            scope,
+            scope_schema_url,
+            service_name,
+        }
     }
     fn scope_name(&self) -> &str {
         self.scope.map_or("", |s| s.name.as_str())
@@ -141,13 +153,26 @@ impl Envelope {
 
     fn append(&mut self, o: &Origin<'_>, record_attrs: &[KeyValue], ts: i64) {
         opt_str(&mut self.service_name, o.service_name);
-        self.vendor.append_value(detect_vendor(o.service_name, o.scope_name(), record_attrs));
-        append_attrs(&mut self.resource_attributes, o.resource.map_or(&[], |r| &r.attributes), &mut self.scratch);
-        self.resource_dropped.append_value(o.resource.map_or(0, |r| r.dropped_attributes_count));
+        self.vendor
+            .append_value(detect_vendor(o.service_name, o.scope_name(), record_attrs));
+        append_attrs(
+            &mut self.resource_attributes,
+            o.resource.map_or(&[], |r| &r.attributes),
+            &mut self.scratch,
+        );
+        self.resource_dropped
+            .append_value(o.resource.map_or(0, |r| r.dropped_attributes_count));
         opt_str(&mut self.resource_schema_url, o.resource_schema_url);
         opt_str(&mut self.scope_name, o.scope_name());
-        opt_str(&mut self.scope_version, o.scope.map_or("", |s| s.version.as_str()));
-        append_attrs(&mut self.scope_attributes, o.scope.map_or(&[], |s| &s.attributes), &mut self.scratch);
+        opt_str(
+            &mut self.scope_version,
+            o.scope.map_or("", |s| s.version.as_str()),
+        );
+        append_attrs(
+            &mut self.scope_attributes,
+            o.scope.map_or(&[], |s| &s.attributes),
+            &mut self.scratch,
+        );
         opt_str(&mut self.scope_schema_url, o.scope_schema_url);
         let (d, h) = self.partitions.get(ts);
         self.date.append_value(d);
@@ -178,15 +203,28 @@ fn zero_seq(n: usize) -> ArrayRef {
     Arc::new(arrow::array::UInt64Array::from(vec![0u64; n]))
 }
 
-const SPAN_KIND_NAMES: [&str; 6] = ["unspecified", "internal", "server", "client", "producer", "consumer"];
+const SPAN_KIND_NAMES: [&str; 6] = [
+    "unspecified",
+    "internal",
+    "server",
+    "client",
+    "producer",
+    "consumer",
+];
 const STATUS_NAMES: [&str; 3] = ["unset", "ok", "error"];
 
 fn enum_name(names: &[&'static str], v: i32) -> String {
-    usize::try_from(v).ok().and_then(|i| names.get(i)).map_or_else(|| v.to_string(), |s| (*s).to_string())
+    usize::try_from(v)
+        .ok()
+        .and_then(|i| names.get(i))
+        .map_or_else(|| v.to_string(), |s| (*s).to_string())
 }
 
 /// Spans → one `otlp_spans` batch; `None` when the request has no spans.
-pub fn span_rows(req: &ExportTraceServiceRequest, ingest_ns: i64) -> Result<Option<RecordBatch>, ArrowError> {
+pub fn span_rows(
+    req: &ExportTraceServiceRequest,
+    ingest_ns: i64,
+) -> Result<Option<RecordBatch>, ArrowError> {
     let mut env = Envelope::new();
     let mut ts = TimestampNanosecondBuilder::new();
     let mut end_ts = TimestampNanosecondBuilder::new();
@@ -210,15 +248,34 @@ pub fn span_rows(req: &ExportTraceServiceRequest, ingest_ns: i64) -> Result<Opti
     let mut n = 0;
     for rs in &req.resource_spans {
         for ss in &rs.scope_spans {
-            let origin = Origin::new(rs.resource.as_ref(), &rs.schema_url, ss.scope.as_ref(), &ss.schema_url);
+            let origin = Origin::new(
+                rs.resource.as_ref(),
+                &rs.schema_url,
+                ss.scope.as_ref(),
+                &ss.schema_url,
+            );
             for s in &ss.spans {
                 n += 1;
                 let start = ns(s.start_time_unix_nano);
                 let end = ns(s.end_time_unix_nano);
-                let t = if start > 0 { start } else if end > 0 { end } else { ingest_ns };
+                let t = if start > 0 {
+                    start
+                } else if end > 0 {
+                    end
+                } else {
+                    ingest_ns
+                };
                 ts.append_value(t);
-                if end > 0 { end_ts.append_value(end) } else { end_ts.append_null() }
-                if start > 0 && end >= start { duration.append_value(end - start) } else { duration.append_null() }
+                if end > 0 {
+                    end_ts.append_value(end)
+                } else {
+                    end_ts.append_null()
+                }
+                if start > 0 && end >= start {
+                    duration.append_value(end - start)
+                } else {
+                    duration.append_null()
+                }
                 trace_id.append_value(hex_id(&s.trace_id));
                 span_id.append_value(hex_id(&s.span_id));
                 opt_str(&mut parent, &hex_id(&s.parent_span_id));
@@ -296,7 +353,9 @@ pub fn span_rows(req: &ExportTraceServiceRequest, ingest_ns: i64) -> Result<Opti
 
 /// Parses an RFC 3339 `event.timestamp` attribute to ns.
 pub fn parse_rfc3339_ns(s: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(s).ok().and_then(|d| d.timestamp_nanos_opt())
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .and_then(|d| d.timestamp_nanos_opt())
 }
 
 /// The time of a log record: its own time, else when the SDK observed it, else
@@ -307,12 +366,17 @@ pub fn log_time(time_unix_nano: u64, observed: u64, attrs: &[KeyValue], ingest_n
     } else if observed > 0 {
         ns(observed)
     } else {
-        find_str(attrs, "event.timestamp").and_then(parse_rfc3339_ns).unwrap_or(ingest_ns)
+        find_str(attrs, "event.timestamp")
+            .and_then(parse_rfc3339_ns)
+            .unwrap_or(ingest_ns)
     }
 }
 
 /// Log records → one `otlp_logs` batch.
-pub fn log_rows(req: &ExportLogsServiceRequest, ingest_ns: i64) -> Result<Option<RecordBatch>, ArrowError> {
+pub fn log_rows(
+    req: &ExportLogsServiceRequest,
+    ingest_ns: i64,
+) -> Result<Option<RecordBatch>, ArrowError> {
     let mut env = Envelope::new();
     let mut ts = TimestampNanosecondBuilder::new();
     let mut time_raw = Int64Builder::new();
@@ -330,12 +394,26 @@ pub fn log_rows(req: &ExportLogsServiceRequest, ingest_ns: i64) -> Result<Option
     let mut n = 0;
     for rl in &req.resource_logs {
         for sl in &rl.scope_logs {
-            let origin = Origin::new(rl.resource.as_ref(), &rl.schema_url, sl.scope.as_ref(), &sl.schema_url);
+            let origin = Origin::new(
+                rl.resource.as_ref(),
+                &rl.schema_url,
+                sl.scope.as_ref(),
+                &sl.schema_url,
+            );
             for r in &sl.log_records {
                 n += 1;
-                let t = log_time(r.time_unix_nano, r.observed_time_unix_nano, &r.attributes, ingest_ns);
+                let t = log_time(
+                    r.time_unix_nano,
+                    r.observed_time_unix_nano,
+                    &r.attributes,
+                    ingest_ns,
+                );
                 ts.append_value(t);
-                if r.time_unix_nano > 0 { time_raw.append_value(ns(r.time_unix_nano)) } else { time_raw.append_null() }
+                if r.time_unix_nano > 0 {
+                    time_raw.append_value(ns(r.time_unix_nano))
+                } else {
+                    time_raw.append_null()
+                }
                 if r.observed_time_unix_nano > 0 {
                     observed.append_value(ns(r.observed_time_unix_nano))
                 } else {
@@ -427,7 +505,10 @@ struct Point<'a> {
 const TEMPORALITY_NAMES: [&str; 3] = ["unspecified", "delta", "cumulative"];
 
 /// Metric data points → one `otlp_metrics` batch (one row per point).
-pub fn metric_rows(req: &ExportMetricsServiceRequest, ingest_ns: i64) -> Result<Option<RecordBatch>, ArrowError> {
+pub fn metric_rows(
+    req: &ExportMetricsServiceRequest,
+    ingest_ns: i64,
+) -> Result<Option<RecordBatch>, ArrowError> {
     let mut env = Envelope::new();
     let mut c = MetricCols::default();
     let mut attrs = MapBuilder::new(None, StringBuilder::new(), StringBuilder::new());
@@ -436,7 +517,12 @@ pub fn metric_rows(req: &ExportMetricsServiceRequest, ingest_ns: i64) -> Result<
     let mut n = 0;
     for rm in &req.resource_metrics {
         for sm in &rm.scope_metrics {
-            let origin = Origin::new(rm.resource.as_ref(), &rm.schema_url, sm.scope.as_ref(), &sm.schema_url);
+            let origin = Origin::new(
+                rm.resource.as_ref(),
+                &rm.schema_url,
+                sm.scope.as_ref(),
+                &sm.schema_url,
+            );
             for m in &sm.metrics {
                 let (mtype, temporality, monotonic, points): (&str, Option<i32>, Option<bool>, Vec<Point<'_>>) =
                     match &m.data {
@@ -521,14 +607,25 @@ pub fn metric_rows(req: &ExportMetricsServiceRequest, ingest_ns: i64) -> Result<
                     };
                 for p in points {
                     n += 1;
-                    let t = if p.time > 0 { ns(p.time) } else if p.start > 0 { ns(p.start) } else { ingest_ns };
+                    let t = if p.time > 0 {
+                        ns(p.time)
+                    } else if p.start > 0 {
+                        ns(p.start)
+                    } else {
+                        ingest_ns
+                    };
                     c.ts.append_value(t);
-                    if p.start > 0 { c.start_ts.append_value(ns(p.start)) } else { c.start_ts.append_null() }
+                    if p.start > 0 {
+                        c.start_ts.append_value(ns(p.start))
+                    } else {
+                        c.start_ts.append_null()
+                    }
                     c.name.append_value(&m.name);
                     opt_str(&mut c.description, &m.description);
                     opt_str(&mut c.unit, &m.unit);
                     c.metric_type.append_value(mtype);
-                    c.temporality.append_option(temporality.map(|t| enum_name(&TEMPORALITY_NAMES, t)));
+                    c.temporality
+                        .append_option(temporality.map(|t| enum_name(&TEMPORALITY_NAMES, t)));
                     c.is_monotonic.append_option(monotonic);
                     c.value_double.append_option(p.value_double);
                     c.value_int.append_option(p.value_int);
@@ -553,7 +650,8 @@ pub fn metric_rows(req: &ExportMetricsServiceRequest, ingest_ns: i64) -> Result<
                         c.exemplars.append_null();
                     } else {
                         let ex: Vec<_> = p.exemplars.iter().map(exemplar_json).collect();
-                        c.exemplars.append_value(serde_json::Value::Array(ex).to_string());
+                        c.exemplars
+                            .append_value(serde_json::Value::Array(ex).to_string());
                     }
                     c.flags.append_value(p.flags);
                     append_attrs(&mut attrs, p.attributes, &mut scratch);
@@ -638,7 +736,11 @@ mod tests {
 
     #[test]
     fn duplicate_attribute_keys_are_both_kept_in_the_raw_table() {
-        let kv = |k: &str, v: Value| KeyValue { key: k.into(), value: Some(AnyValue { value: Some(v) }), ..Default::default() };
+        let kv = |k: &str, v: Value| KeyValue {
+            key: k.into(),
+            value: Some(AnyValue { value: Some(v) }),
+            ..Default::default()
+        };
         let req = ExportTraceServiceRequest {
             resource_spans: vec![ResourceSpans {
                 scope_spans: vec![ScopeSpans {
@@ -646,7 +748,10 @@ mod tests {
                         trace_id: vec![1; 16],
                         span_id: vec![2; 8],
                         name: "exec_command".into(),
-                        attributes: vec![kv("thread.id", Value::IntValue(7)), kv("thread.id", Value::StringValue("conv".into()))],
+                        attributes: vec![
+                            kv("thread.id", Value::IntValue(7)),
+                            kv("thread.id", Value::StringValue("conv".into())),
+                        ],
                         ..Default::default()
                     }],
                     ..Default::default()
@@ -655,14 +760,32 @@ mod tests {
             }],
         };
         let batch = span_rows(&req, 5).unwrap().unwrap();
-        let attrs = batch.column_by_name("attributes").unwrap().as_any().downcast_ref::<MapArray>().unwrap();
+        let attrs = batch
+            .column_by_name("attributes")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<MapArray>()
+            .unwrap();
         let entries = attrs.value(0);
-        let keys: Vec<_> = entries.column(0).as_string::<i32>().iter().flatten().collect();
-        let values: Vec<_> = entries.column(1).as_string::<i32>().iter().flatten().collect();
+        let keys: Vec<_> = entries
+            .column(0)
+            .as_string::<i32>()
+            .iter()
+            .flatten()
+            .collect();
+        let values: Vec<_> = entries
+            .column(1)
+            .as_string::<i32>()
+            .iter()
+            .flatten()
+            .collect();
         assert_eq!(keys, vec!["thread.id", "thread.id"]);
         assert_eq!(values, vec!["7", "conv"]);
         // no start time: the ingest time
-        let ts = batch.column_by_name("ts").unwrap().as_primitive::<arrow::datatypes::TimestampNanosecondType>();
+        let ts = batch
+            .column_by_name("ts")
+            .unwrap()
+            .as_primitive::<arrow::datatypes::TimestampNanosecondType>();
         assert_eq!(ts.value(0), 5);
     }
 }

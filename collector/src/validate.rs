@@ -20,7 +20,11 @@ impl Rejected {
 }
 
 fn id_ok(id: &[u8], len: usize, required: bool) -> bool {
-    if id.is_empty() { !required } else { id.len() == len && id.iter().any(|b| *b != 0) }
+    if id.is_empty() {
+        !required
+    } else {
+        id.len() == len && id.iter().any(|b| *b != 0)
+    }
 }
 
 /// Removes records whose ids are malformed: a span needs a 16-byte trace id and an

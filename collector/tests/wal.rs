@@ -10,7 +10,11 @@ use collector::wal::format::{SEGMENT_TAG, encode_record};
 use collector::wal::{ReplayedRecord, WalConfig, WalError, WalWriter, read_wal, segment_path};
 use proptest::prelude::*;
 
-fn write_segment(dir: &Path, first_seq: u64, payloads: &[Vec<u8>]) -> (std::path::PathBuf, Vec<usize>) {
+fn write_segment(
+    dir: &Path,
+    first_seq: u64,
+    payloads: &[Vec<u8>],
+) -> (std::path::PathBuf, Vec<usize>) {
     let mut bytes = SEGMENT_TAG.to_vec();
     let mut ends = Vec::new();
     for (i, p) in payloads.iter().enumerate() {
@@ -76,7 +80,10 @@ proptest! {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 proptest! {
@@ -105,9 +112,19 @@ fn concurrent_appends_share_fsyncs() {
     let dir = tempfile::tempdir().unwrap();
     let metrics = Arc::new(Metrics::default());
     let writer = Arc::new(
-        WalWriter::start(WalConfig::new(dir.path().to_path_buf()), 1, Arc::new(HotBuffer::new(0)), Arc::clone(&metrics)).unwrap(),
+        WalWriter::start(
+            WalConfig::new(dir.path().to_path_buf()),
+            1,
+            Arc::new(HotBuffer::new(0)),
+            Arc::clone(&metrics),
+        )
+        .unwrap(),
     );
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let tasks: Vec<_> = (0..2000)
             .map(|i| {
@@ -121,7 +138,11 @@ fn concurrent_appends_share_fsyncs() {
     });
     writer.close();
     assert_eq!(replay(dir.path()).unwrap().len(), 2000);
-    assert!(metrics.wal_fsyncs.get() < 2000, "group commit: {} fsyncs for 2000 appends", metrics.wal_fsyncs.get());
+    assert!(
+        metrics.wal_fsyncs.get() < 2000,
+        "group commit: {} fsyncs for 2000 appends",
+        metrics.wal_fsyncs.get()
+    );
 }
 
 #[test]
@@ -148,7 +169,14 @@ fn a_sequence_gap_stops_recovery() {
     let dir = tempfile::tempdir().unwrap();
     write_segment(dir.path(), 1, &[b"a".to_vec()]);
     write_segment(dir.path(), 5, &[b"e".to_vec()]);
-    assert!(matches!(replay(dir.path()), Err(WalError::SequenceGap { expected: 2, found: 5, .. })));
+    assert!(matches!(
+        replay(dir.path()),
+        Err(WalError::SequenceGap {
+            expected: 2,
+            found: 5,
+            ..
+        })
+    ));
 }
 
 #[test]

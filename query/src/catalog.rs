@@ -12,7 +12,9 @@ use std::sync::Arc;
 use arrow::datatypes::DataType;
 use datafusion::datasource::MemTable;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use schemas::HotSnapshot;
 use schemas::tables::{self, ALL_TABLES, COL_DATE, COL_HOUR};
@@ -39,17 +41,27 @@ pub async fn context(data_dir: &Path, hot: &HotSnapshot) -> Result<SessionContex
         let url = ListingTableUrl::parse(format!("{}/", dir.canonicalize()?.display()))?;
         let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
             .with_file_extension(".parquet")
-            .with_table_partition_cols(vec![(COL_DATE.to_string(), DataType::Utf8), (COL_HOUR.to_string(), DataType::Utf8)]);
+            .with_table_partition_cols(vec![
+                (COL_DATE.to_string(), DataType::Utf8),
+                (COL_HOUR.to_string(), DataType::Utf8),
+            ]);
         let config = ListingTableConfig::new(url)
             .with_listing_options(options)
             .with_schema(tables::file_schema(&schema));
-        ctx.register_table(format!("__stored_{table}"), Arc::new(ListingTable::try_new(config)?))?;
+        ctx.register_table(
+            format!("__stored_{table}"),
+            Arc::new(ListingTable::try_new(config)?),
+        )?;
         let batches = hot.batches.get(table).cloned().unwrap_or_default();
         let mem = MemTable::try_new(Arc::clone(&schema), vec![batches])?;
         ctx.register_table(format!("__hot_{table}"), Arc::new(mem))?;
         let s = hot.flushed_upto;
         // agent_events gets a de-duplicating view on top (see views.rs)
-        let name = if table == tables::AGENT_EVENTS { views::AGENT_EVENTS_RAW } else { table };
+        let name = if table == tables::AGENT_EVENTS {
+            views::AGENT_EVENTS_RAW
+        } else {
+            table
+        };
         ctx.sql(&format!(
             "CREATE VIEW {name} AS \
              SELECT * FROM __stored_{table} WHERE wal_seq <= {s} \

@@ -25,10 +25,20 @@ impl From<datafusion::error::DataFusionError> for Error {
         use datafusion::error::DataFusionError as D;
         let message = e.strip_backtrace();
         match e.find_root() {
-            D::Plan(m) if ["DDL not supported", "DML not supported", "Statement not supported"].iter().any(|p| m.starts_with(p)) => {
+            D::Plan(m)
+                if [
+                    "DDL not supported",
+                    "DML not supported",
+                    "Statement not supported",
+                ]
+                .iter()
+                .any(|p| m.starts_with(p)) =>
+            {
                 Error::NotReadOnly(message)
             }
-            D::SQL(..) | D::Plan(_) | D::SchemaError(..) | D::NotImplemented(_) => Error::Sql(message),
+            D::SQL(..) | D::Plan(_) | D::SchemaError(..) | D::NotImplemented(_) => {
+                Error::Sql(message)
+            }
             _ => Error::Engine(e),
         }
     }
@@ -45,6 +55,10 @@ impl Error {
     }
 
     pub fn client_message(&self) -> String {
-        if self.status().wire().server_fault { "internal error; see the server log".to_string() } else { self.to_string() }
+        if self.status().wire().server_fault {
+            "internal error; see the server log".to_string()
+        } else {
+            self.to_string()
+        }
     }
 }

@@ -27,13 +27,19 @@ impl std::str::FromStr for OutputFormat {
 
 pub fn render(result: &QueryResult, format: OutputFormat) -> Result<String, Error> {
     match format {
-        OutputFormat::Table => Ok(arrow::util::pretty::pretty_format_batches(&result.batches)?.to_string()),
+        OutputFormat::Table => {
+            Ok(arrow::util::pretty::pretty_format_batches(&result.batches)?.to_string())
+        }
         OutputFormat::Csv => {
             let mut buf = Vec::new();
             {
-                let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(&mut buf);
+                let mut w = arrow::csv::WriterBuilder::new()
+                    .with_header(true)
+                    .build(&mut buf);
                 if result.batches.is_empty() {
-                    w.write(&RecordBatch::new_empty(result.schema.clone()))?;
+                    w.write(&RecordBatch::new_empty(std::sync::Arc::clone(
+                        &result.schema,
+                    )))?;
                 }
                 for b in &result.batches {
                     w.write(b)?;
@@ -56,7 +62,9 @@ pub fn render(result: &QueryResult, format: OutputFormat) -> Result<String, Erro
 pub fn rows_as_objects(result: &QueryResult) -> Result<Vec<Map<String, Value>>, Error> {
     let mut buf = Vec::new();
     {
-        let mut w = arrow::json::WriterBuilder::new().with_explicit_nulls(true).build::<_, arrow::json::writer::JsonArray>(&mut buf);
+        let mut w = arrow::json::WriterBuilder::new()
+            .with_explicit_nulls(true)
+            .build::<_, arrow::json::writer::JsonArray>(&mut buf);
         for b in &result.batches {
             w.write(b)?;
         }
@@ -65,7 +73,8 @@ pub fn rows_as_objects(result: &QueryResult) -> Result<Vec<Map<String, Value>>, 
     if buf.is_empty() {
         return Ok(Vec::new());
     }
-    let v: Value = serde_json::from_slice(&buf).map_err(|e| Error::Sql(format!("rendering JSON: {e}")))?;
+    let v: Value =
+        serde_json::from_slice(&buf).map_err(|e| Error::Sql(format!("rendering JSON: {e}")))?;
     Ok(match v {
         Value::Array(rows) => rows
             .into_iter()
@@ -80,10 +89,22 @@ pub fn rows_as_objects(result: &QueryResult) -> Result<Vec<Map<String, Value>>, 
 
 /// `{"columns": [...], "rows": [[...], ...]}`.
 pub fn api_json(result: &QueryResult) -> Result<Value, Error> {
-    let columns: Vec<String> = result.schema.fields().iter().map(|f| f.name().clone()).collect();
+    let columns: Vec<String> = result
+        .schema
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
     let rows: Vec<Value> = rows_as_objects(result)?
         .into_iter()
-        .map(|mut m| Value::Array(columns.iter().map(|c| m.remove(c).unwrap_or(Value::Null)).collect()))
+        .map(|mut m| {
+            Value::Array(
+                columns
+                    .iter()
+                    .map(|c| m.remove(c).unwrap_or(Value::Null))
+                    .collect(),
+            )
+        })
         .collect();
     Ok(serde_json::json!({"columns": columns, "rows": rows}))
 }

@@ -44,7 +44,10 @@ pub struct QueryEngine {
 
 /// SQL options that allow reading only.
 pub fn read_only() -> SQLOptions {
-    SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false)
+    SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
 }
 
 impl QueryEngine {
@@ -53,12 +56,18 @@ impl QueryEngine {
         if !data_dir.join("tables").is_dir() {
             return Err(Error::NoDataDir(data_dir.display().to_string()));
         }
-        Ok(QueryEngine { data_dir: data_dir.to_path_buf(), hot: None })
+        Ok(QueryEngine {
+            data_dir: data_dir.to_path_buf(),
+            hot: None,
+        })
     }
 
     /// An engine that also sees acknowledged rows not yet flushed (the server).
     pub fn live(data_dir: &Path, hot: Arc<dyn HotRows>) -> Self {
-        QueryEngine { data_dir: data_dir.to_path_buf(), hot: Some(hot) }
+        QueryEngine {
+            data_dir: data_dir.to_path_buf(),
+            hot: Some(hot),
+        }
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -69,7 +78,10 @@ impl QueryEngine {
         match &self.hot {
             Some(h) => h.snapshot(),
             // no writer: every file on disk is complete and visible
-            None => HotSnapshot { flushed_upto: u64::MAX, batches: Default::default() },
+            None => HotSnapshot {
+                flushed_upto: u64::MAX,
+                batches: Default::default(),
+            },
         }
     }
 

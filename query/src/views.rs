@@ -21,7 +21,12 @@ use crate::error::Error;
 pub const AGENT_EVENTS_RAW: &str = "agent_events_raw";
 
 fn event_columns() -> String {
-    AGENT_EVENTS_SCHEMA.fields().iter().map(|f| format!("\"{}\"", f.name())).collect::<Vec<_>>().join(", ")
+    AGENT_EVENTS_SCHEMA
+        .fields()
+        .iter()
+        .map(|f| format!("\"{}\"", f.name()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn agent_events_sql() -> String {
@@ -134,7 +139,14 @@ GROUP BY w.session_id, w.tool_call_id, w.position, w.command, w.decision, w.path
 
 pub async fn register(ctx: &SessionContext) -> Result<(), Error> {
     ctx.sql(&agent_events_sql()).await?;
-    for sql in [AGENT_ACTIONS, SESSIONS, DENIED_ACTIONS, SILENT_COMMANDS, PLAN_UPDATES, READS_BEFORE_WRITES] {
+    for sql in [
+        AGENT_ACTIONS,
+        SESSIONS,
+        DENIED_ACTIONS,
+        SILENT_COMMANDS,
+        PLAN_UPDATES,
+        READS_BEFORE_WRITES,
+    ] {
         ctx.sql(sql).await?;
     }
     Ok(())

@@ -36,7 +36,11 @@ fn i64f(name: &str) -> Field {
     Field::new(name, DataType::Int64, true)
 }
 fn list_utf8(name: &str) -> Field {
-    Field::new(name, DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))), true)
+    Field::new(
+        name,
+        DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+        true,
+    )
 }
 
 pub static AGENT_EVENTS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {

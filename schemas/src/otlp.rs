@@ -42,7 +42,8 @@ pub fn to_json(v: &AnyValue) -> Json {
         Some(Value::BoolValue(b)) => Json::Bool(*b),
         Some(Value::IntValue(i)) => Json::from(*i),
         Some(Value::StringValueStrindex(i)) => Json::from(*i),
-        Some(Value::DoubleValue(d)) => serde_json::Number::from_f64(*d).map_or_else(|| Json::String(d.to_string()), Json::Number),
+        Some(Value::DoubleValue(d)) => serde_json::Number::from_f64(*d)
+            .map_or_else(|| Json::String(d.to_string()), Json::Number),
         Some(Value::BytesValue(b)) => Json::String(hex::encode(b)),
         Some(Value::ArrayValue(a)) => Json::Array(a.values.iter().map(to_json).collect()),
         Some(Value::KvlistValue(kv)) => attrs_json(&kv.values),
@@ -51,12 +52,23 @@ pub fn to_json(v: &AnyValue) -> Json {
 
 /// A list of key-values as a JSON object.
 pub fn attrs_json(kvs: &[KeyValue]) -> Json {
-    Json::Object(kvs.iter().map(|kv| (kv.key.clone(), kv.value.as_ref().map_or(Json::Null, to_json))).collect())
+    Json::Object(
+        kvs.iter()
+            .map(|kv| {
+                (
+                    kv.key.clone(),
+                    kv.value.as_ref().map_or(Json::Null, to_json),
+                )
+            })
+            .collect(),
+    )
 }
 
 /// The first string-ish value of `key`, as text. Used for well-known attributes.
 pub fn find<'a>(kvs: &'a [KeyValue], key: &str) -> Option<&'a AnyValue> {
-    kvs.iter().find(|kv| kv.key == key).and_then(|kv| kv.value.as_ref())
+    kvs.iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| kv.value.as_ref())
 }
 
 pub fn find_str<'a>(kvs: &'a [KeyValue], key: &str) -> Option<&'a str> {
@@ -74,7 +86,12 @@ pub struct Attrs<'a>(pub &'a [KeyValue]);
 
 impl<'a> Attrs<'a> {
     pub fn value(&self, key: &str) -> Option<&'a Value> {
-        self.0.iter().rev().find(|kv| kv.key == key).and_then(|kv| kv.value.as_ref()).and_then(|v| v.value.as_ref())
+        self.0
+            .iter()
+            .rev()
+            .find(|kv| kv.key == key)
+            .and_then(|kv| kv.value.as_ref())
+            .and_then(|v| v.value.as_ref())
     }
 
     /// A non-empty string form of `key` (numbers and booleans rendered).
@@ -88,7 +105,9 @@ impl<'a> Attrs<'a> {
             Value::DoubleValue(d) => Some(Cow::Owned(d.to_string())),
             Value::BoolValue(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
             Value::ArrayValue(_) | Value::KvlistValue(_) | Value::BytesValue(_) => {
-                let v = AnyValue { value: self.value(key).cloned() };
+                let v = AnyValue {
+                    value: self.value(key).cloned(),
+                };
                 Some(Cow::Owned(text(&v)))
             }
         }
@@ -109,7 +128,12 @@ impl<'a> Attrs<'a> {
             Value::DoubleValue(d) if d.is_finite() => Some(*d as i64),
             Value::StringValue(s) => {
                 let t = s.trim();
-                t.parse::<i64>().ok().or_else(|| t.parse::<f64>().ok().filter(|f| f.is_finite()).map(|f| f as i64))
+                t.parse::<i64>().ok().or_else(|| {
+                    t.parse::<f64>()
+                        .ok()
+                        .filter(|f| f.is_finite())
+                        .map(|f| f as i64)
+                })
             }
             _ => None,
         }
@@ -146,7 +170,9 @@ impl<'a> Attrs<'a> {
     pub fn json(&self, key: &str) -> Option<serde_json::Value> {
         match self.value(key)? {
             Value::StringValue(s) => serde_json::from_str(s).ok(),
-            other => Some(to_json(&AnyValue { value: Some(other.clone()) })),
+            other => Some(to_json(&AnyValue {
+                value: Some(other.clone()),
+            })),
         }
     }
 }
@@ -156,7 +182,11 @@ mod tests {
     use super::*;
 
     fn kv(k: &str, v: Value) -> KeyValue {
-        KeyValue { key: k.into(), value: Some(AnyValue { value: Some(v) }), ..Default::default() }
+        KeyValue {
+            key: k.into(),
+            value: Some(AnyValue { value: Some(v) }),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -181,11 +211,27 @@ mod tests {
 
     #[test]
     fn text_rendering() {
-        let arr = AnyValue { value: Some(Value::ArrayValue(opentelemetry_proto::tonic::common::v1::ArrayValue {
-            values: vec![AnyValue { value: Some(Value::StringValue("x".into())) }, AnyValue { value: Some(Value::IntValue(1)) }],
-        })) };
+        let arr = AnyValue {
+            value: Some(Value::ArrayValue(
+                opentelemetry_proto::tonic::common::v1::ArrayValue {
+                    values: vec![
+                        AnyValue {
+                            value: Some(Value::StringValue("x".into())),
+                        },
+                        AnyValue {
+                            value: Some(Value::IntValue(1)),
+                        },
+                    ],
+                },
+            )),
+        };
         assert_eq!(text(&arr), r#"["x",1]"#);
-        assert_eq!(text(&AnyValue { value: Some(Value::BytesValue(vec![1, 2])) }), "0102");
+        assert_eq!(
+            text(&AnyValue {
+                value: Some(Value::BytesValue(vec![1, 2]))
+            }),
+            "0102"
+        );
         assert_eq!(text(&AnyValue { value: None }), "");
     }
 }

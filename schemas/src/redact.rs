@@ -34,20 +34,44 @@ pub struct PatternSpec {
 
 /// The built-in patterns, most specific first.
 pub fn default_patterns() -> Vec<PatternSpec> {
-    let p = |kind: &str, regex: &str, group: usize| PatternSpec { kind: kind.into(), regex: regex.into(), group };
+    let p = |kind: &str, regex: &str, group: usize| PatternSpec {
+        kind: kind.into(),
+        regex: regex.into(),
+        group,
+    };
     vec![
-        p("private_key", r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY-----", 0),
-        p("aws_access_key", r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|ABIA|ACCA)[0-9A-Z]{16}\b", 0),
+        p(
+            "private_key",
+            r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY-----",
+            0,
+        ),
+        p(
+            "aws_access_key",
+            r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|ABIA|ACCA)[0-9A-Z]{16}\b",
+            0,
+        ),
         p(
             "aws_secret_key",
             r#"(?i)aws_?secret_?(?:access_?)?key["']?\s*[:=]\s*["']?([A-Za-z0-9/+=]{20,})"#,
             1,
         ),
         p("anthropic_key", r"\bsk-ant-[A-Za-z0-9_\-]{20,}", 0),
-        p("openai_key", r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}", 0),
-        p("github_token", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})", 0),
+        p(
+            "openai_key",
+            r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}",
+            0,
+        ),
+        p(
+            "github_token",
+            r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})",
+            0,
+        ),
         p("slack_token", r"\bxox[abposr]-[A-Za-z0-9\-]{10,}", 0),
-        p("bearer_token", r"(?i)\bbearer\s+([A-Za-z0-9._~+/=\-]{20,})", 1),
+        p(
+            "bearer_token",
+            r"(?i)\bbearer\s+([A-Za-z0-9._~+/=\-]{20,})",
+            1,
+        ),
         p(
             "env_secret",
             r#"(?im)^\s*(?:export\s+)?[A-Za-z0-9_]*(?:SECRET|TOKEN|PASSWORD|PASSWD|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIALS?)[A-Za-z0-9_]*\s*=\s*["']?([^\s"'#]{6,})"#,
@@ -73,7 +97,12 @@ pub struct Redactor {
 
 impl std::fmt::Debug for Redactor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Redactor").field("patterns", &self.patterns.iter().map(|p| &p.kind).collect::<Vec<_>>()).finish()
+        f.debug_struct("Redactor")
+            .field(
+                "patterns",
+                &self.patterns.iter().map(|p| &p.kind).collect::<Vec<_>>(),
+            )
+            .finish()
     }
 }
 
@@ -87,11 +116,22 @@ impl Redactor {
     pub fn new(specs: &[PatternSpec]) -> Result<Self, RedactError> {
         let mut patterns = Vec::with_capacity(specs.len());
         for s in specs {
-            let regex = Regex::new(&s.regex).map_err(|source| RedactError::BadRegex { kind: s.kind.clone(), source })?;
-            patterns.push(Pattern { kind: s.kind.clone(), regex, group: s.group });
+            let regex = Regex::new(&s.regex).map_err(|source| RedactError::BadRegex {
+                kind: s.kind.clone(),
+                source,
+            })?;
+            patterns.push(Pattern {
+                kind: s.kind.clone(),
+                regex,
+                group: s.group,
+            });
         }
-        let set = RegexSet::new(specs.iter().map(|s| s.regex.as_str()))
-            .map_err(|source| RedactError::BadRegex { kind: "set".into(), source })?;
+        let set = RegexSet::new(specs.iter().map(|s| s.regex.as_str())).map_err(|source| {
+            RedactError::BadRegex {
+                kind: "set".into(),
+                source,
+            }
+        })?;
         Ok(Redactor { set, patterns })
     }
 
@@ -157,7 +197,10 @@ impl Redactor {
     }
 
     fn attrs(&self, kvs: &mut [KeyValue]) -> usize {
-        kvs.iter_mut().filter_map(|kv| kv.value.as_mut()).map(|v| self.value(v)).sum()
+        kvs.iter_mut()
+            .filter_map(|kv| kv.value.as_mut())
+            .map(|v| self.value(v))
+            .sum()
     }
 
     /// Redacts a traces request in place; returns how many values changed.
@@ -215,15 +258,31 @@ impl Redactor {
             for sm in &mut rm.scope_metrics {
                 for m in &mut sm.metrics {
                     n += match &mut m.data {
-                        Some(metric::Data::Gauge(g)) => g.data_points.iter_mut().map(|p| self.attrs(&mut p.attributes)).sum(),
-                        Some(metric::Data::Sum(s)) => s.data_points.iter_mut().map(|p| self.attrs(&mut p.attributes)).sum(),
-                        Some(metric::Data::Histogram(h)) => {
-                            h.data_points.iter_mut().map(|p| self.attrs(&mut p.attributes)).sum()
-                        }
-                        Some(metric::Data::ExponentialHistogram(h)) => {
-                            h.data_points.iter_mut().map(|p| self.attrs(&mut p.attributes)).sum()
-                        }
-                        Some(metric::Data::Summary(s)) => s.data_points.iter_mut().map(|p| self.attrs(&mut p.attributes)).sum(),
+                        Some(metric::Data::Gauge(g)) => g
+                            .data_points
+                            .iter_mut()
+                            .map(|p| self.attrs(&mut p.attributes))
+                            .sum(),
+                        Some(metric::Data::Sum(s)) => s
+                            .data_points
+                            .iter_mut()
+                            .map(|p| self.attrs(&mut p.attributes))
+                            .sum(),
+                        Some(metric::Data::Histogram(h)) => h
+                            .data_points
+                            .iter_mut()
+                            .map(|p| self.attrs(&mut p.attributes))
+                            .sum(),
+                        Some(metric::Data::ExponentialHistogram(h)) => h
+                            .data_points
+                            .iter_mut()
+                            .map(|p| self.attrs(&mut p.attributes))
+                            .sum(),
+                        Some(metric::Data::Summary(s)) => s
+                            .data_points
+                            .iter_mut()
+                            .map(|p| self.attrs(&mut p.attributes))
+                            .sum(),
                         None => 0,
                     };
                 }
@@ -238,16 +297,32 @@ mod tests {
     use super::*;
 
     fn r(s: &str) -> String {
-        Redactor::with_defaults().redact_str(s).unwrap_or_else(|| s.to_string())
+        Redactor::with_defaults()
+            .redact_str(s)
+            .unwrap_or_else(|| s.to_string())
     }
 
     #[test]
     fn aws_keys_from_the_captures() {
-        let out = r("[default]\naws_access_key_id = AKIAFAKEFAKEFAKEFAKE\naws_secret_access_key = fakeSecretKeyForTelemetryTestsOnly0000000\n");
+        let out = r(
+            "[default]\naws_access_key_id = AKIAFAKEFAKEFAKEFAKE\naws_secret_access_key = fakeSecretKeyForTelemetryTestsOnly0000000\n",
+        );
         assert!(!out.contains("AKIAFAKEFAKEFAKEFAKE"), "{out}");
-        assert!(!out.contains("fakeSecretKeyForTelemetryTestsOnly0000000"), "{out}");
-        assert!(out.contains(&marker("aws_access_key", "AKIAFAKEFAKEFAKEFAKE")), "{out}");
-        assert!(out.contains(&marker("aws_secret_key", "fakeSecretKeyForTelemetryTestsOnly0000000")), "{out}");
+        assert!(
+            !out.contains("fakeSecretKeyForTelemetryTestsOnly0000000"),
+            "{out}"
+        );
+        assert!(
+            out.contains(&marker("aws_access_key", "AKIAFAKEFAKEFAKEFAKE")),
+            "{out}"
+        );
+        assert!(
+            out.contains(&marker(
+                "aws_secret_key",
+                "fakeSecretKeyForTelemetryTestsOnly0000000"
+            )),
+            "{out}"
+        );
         assert!(out.starts_with("[default]\naws_access_key_id = [REDACTED:aws_access_key:"));
     }
 
@@ -256,15 +331,27 @@ mod tests {
         for (text, kind) in [
             ("key sk-proj-abcdefghijklmnopqrstuvwxyz012345", "openai_key"),
             ("sk-ant-api03-abcdefghijklmnopqrstuvwxyz", "anthropic_key"),
-            ("token ghp_abcdefghijklmnopqrstuvwxyz0123456789", "github_token"),
+            (
+                "token ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+                "github_token",
+            ),
             ("xoxb-1234567890-abcdefghij", "slack_token"),
-            ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload.sig", "bearer_token"),
+            (
+                "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload.sig",
+                "bearer_token",
+            ),
             ("DATABASE_PASSWORD=hunter22hunter", "env_secret"),
             ("export STRIPE_API_KEY='abcdef123456'", "env_secret"),
-            ("-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----", "private_key"),
+            (
+                "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----",
+                "private_key",
+            ),
         ] {
             let out = r(text);
-            assert!(out.contains(&format!("[REDACTED:{kind}:")), "{text} → {out}");
+            assert!(
+                out.contains(&format!("[REDACTED:{kind}:")),
+                "{text} → {out}"
+            );
         }
         assert_eq!(r("ls -la && cargo test"), "ls -la && cargo test");
         assert_eq!(r("short"), "short");
@@ -278,8 +365,12 @@ mod tests {
 
     #[test]
     fn extra_patterns_from_a_file() {
-        let red = Redactor::with_file("[[pattern]]\nkind = \"acme\"\nregex = \"ACME-[0-9]{6}\"\n").unwrap();
-        assert_eq!(red.redact_str("id ACME-123456 ok").unwrap(), format!("id {} ok", marker("acme", "ACME-123456")));
+        let red = Redactor::with_file("[[pattern]]\nkind = \"acme\"\nregex = \"ACME-[0-9]{6}\"\n")
+            .unwrap();
+        assert_eq!(
+            red.redact_str("id ACME-123456 ok").unwrap(),
+            format!("id {} ok", marker("acme", "ACME-123456"))
+        );
         assert!(Redactor::with_file("[[pattern]]\nkind = \"x\"\nregex = \"(\"\n").is_err());
     }
 }

@@ -44,8 +44,20 @@ pub struct WireStatus {
 impl Status {
     /// The one mapping table. No wildcard arm: a new category must be placed here.
     pub const fn wire(self) -> WireStatus {
-        const fn w(http: u16, grpc: i32, sqlstate: &'static str, retryable: bool, server_fault: bool) -> WireStatus {
-            WireStatus { http, grpc, sqlstate, retryable, server_fault }
+        const fn w(
+            http: u16,
+            grpc: i32,
+            sqlstate: &'static str,
+            retryable: bool,
+            server_fault: bool,
+        ) -> WireStatus {
+            WireStatus {
+                http,
+                grpc,
+                sqlstate,
+                retryable,
+                server_fault,
+            }
         }
         match self {
             Status::InvalidArgument => w(400, 3, "22023", false, false),

@@ -61,7 +61,10 @@ fn map(name: &str) -> Field {
 }
 
 fn with_envelope(body: Vec<Field>) -> SchemaRef {
-    let mut fields = vec![Field::new(COL_WAL_SEQ, DataType::UInt64, false), Field::new(COL_TS, ts_type(), false)];
+    let mut fields = vec![
+        Field::new(COL_WAL_SEQ, DataType::UInt64, false),
+        Field::new(COL_TS, ts_type(), false),
+    ];
     fields.extend(body);
     fields.extend([
         utf8("service_name"),
@@ -141,8 +144,16 @@ pub static METRICS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
         Field::new("sum", DataType::Float64, true),
         Field::new("min", DataType::Float64, true),
         Field::new("max", DataType::Float64, true),
-        Field::new("bucket_counts", DataType::List(Arc::new(Field::new("item", DataType::UInt64, true))), true),
-        Field::new("explicit_bounds", DataType::List(Arc::new(Field::new("item", DataType::Float64, true))), true),
+        Field::new(
+            "bucket_counts",
+            DataType::List(Arc::new(Field::new("item", DataType::UInt64, true))),
+            true,
+        ),
+        Field::new(
+            "explicit_bounds",
+            DataType::List(Arc::new(Field::new("item", DataType::Float64, true))),
+            true,
+        ),
         // JSON: exponential-histogram buckets, summary quantiles
         utf8("details"),
         // JSON array of exemplars
@@ -172,13 +183,19 @@ pub fn file_schema(table_schema: &SchemaRef) -> SchemaRef {
         .filter(|f| !PARTITION_COLUMNS.contains(&f.name().as_str()))
         .cloned()
         .collect();
-    Arc::new(Schema::new_with_metadata(fields, table_schema.metadata().clone()))
+    Arc::new(Schema::new_with_metadata(
+        fields,
+        table_schema.metadata().clone(),
+    ))
 }
 
 /// `(date, hour)` partition values for a timestamp in ns, UTC.
 pub fn partition_of(ts_ns: i64) -> (String, String) {
     let dt = chrono::DateTime::from_timestamp_nanos(ts_ns);
-    (dt.format("%Y-%m-%d").to_string(), dt.format("%H").to_string())
+    (
+        dt.format("%Y-%m-%d").to_string(),
+        dt.format("%H").to_string(),
+    )
 }
 
 /// Caches the partition strings for the last hour seen: rows mostly arrive in
@@ -212,7 +229,10 @@ mod tests {
     #[test]
     fn partition_values_are_utc_date_and_hour() {
         // 2026-11-24T00:43:36Z
-        assert_eq!(partition_of(1_795_481_016_460_000_000), ("2026-11-24".to_string(), "00".to_string()));
+        assert_eq!(
+            partition_of(1_795_481_016_460_000_000),
+            ("2026-11-24".to_string(), "00".to_string())
+        );
         let mut cache = PartitionCache::default();
         assert_eq!(cache.get(0), ("1970-01-01", "00"));
         assert_eq!(cache.get(NS_PER_HOUR * 25 + 5), ("1970-01-02", "01"));

@@ -19,7 +19,13 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 }
 
 fn kv(k: &str, v: &str) -> KeyValue {
-    KeyValue { key: k.into(), value: Some(AnyValue { value: Some(any_value::Value::StringValue(v.into())) }), ..Default::default() }
+    KeyValue {
+        key: k.into(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(v.into())),
+        }),
+        ..Default::default()
+    }
 }
 
 fn span(name: &str, trace_id: Vec<u8>, span_id: Vec<u8>) -> Span {
@@ -37,7 +43,10 @@ fn span(name: &str, trace_id: Vec<u8>, span_id: Vec<u8>) -> Span {
 fn traces(spans: Vec<Span>) -> ExportTraceServiceRequest {
     ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
-            scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..Default::default()
+            }],
             ..Default::default()
         }],
     }
@@ -45,78 +54,237 @@ fn traces(spans: Vec<Span>) -> ExportTraceServiceRequest {
 
 /// Sends a valid request with `marker` and checks it is stored.
 async fn valid_roundtrip(server: &Server, marker: &str) {
-    let r = server.post_otlp("/v1/logs", "application/json", json_logs(marker)).await;
+    let r = server
+        .post_otlp("/v1/logs", "application/json", json_logs(marker))
+        .await;
     assert_eq!(r.status(), 200);
-    let n = server.count(&format!("SELECT count(*) FROM otlp_logs WHERE attributes['marker'] = '{marker}'")).await;
+    let n = server
+        .count(&format!(
+            "SELECT count(*) FROM otlp_logs WHERE attributes['marker'] = '{marker}'"
+        ))
+        .await;
     assert_eq!(n, 1, "valid data {marker} lost");
 }
 
 async fn error_count(server: &Server, error_type: &str) -> u64 {
-    let text = server.client.get(format!("http://{}/metrics", server.http)).send().await.unwrap().text().await.unwrap();
+    let text = server
+        .client
+        .get(format!("http://{}/metrics", server.http))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let needle = format!("vigil_intake_errors_total{{error_type=\"{error_type}\"}} ");
-    text.lines().find_map(|l| l.strip_prefix(&needle)).map_or(0, |v| v.parse().unwrap())
+    text.lines()
+        .find_map(|l| l.strip_prefix(&needle))
+        .map_or(0, |v| v.parse().unwrap())
 }
 
 /// Sends `body` and asserts the status and that a valid request before and after survives.
-async fn case(server: &Server, name: &str, path: &str, ct: &str, encoding: Option<&str>, body: Vec<u8>, status: u16) -> Value {
+async fn case(
+    server: &Server,
+    name: &str,
+    path: &str,
+    ct: &str,
+    encoding: Option<&str>,
+    body: Vec<u8>,
+    status: u16,
+) -> Value {
     valid_roundtrip(server, &format!("{name}-before")).await;
-    let mut req = server.client.post(server.otlp_url(path)).header("content-type", ct).body(body);
+    let mut req = server
+        .client
+        .post(server.otlp_url(path))
+        .header("content-type", ct)
+        .body(body);
     if let Some(e) = encoding {
         req = req.header("content-encoding", e);
     }
     let r = req.send().await.unwrap();
     assert_eq!(r.status().as_u16(), status, "case {name}");
-    let is_json = r.headers().get("content-type").is_some_and(|v| v.to_str().unwrap().starts_with("application/json"));
+    let is_json = r
+        .headers()
+        .get("content-type")
+        .is_some_and(|v| v.to_str().unwrap().starts_with("application/json"));
     let bytes = r.bytes().await.unwrap();
     valid_roundtrip(server, &format!("{name}-after")).await;
-    if is_json { serde_json::from_slice(&bytes).unwrap_or(Value::Null) } else { Value::Null }
+    if is_json {
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+    } else {
+        Value::Null
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn each_bad_input_is_refused_clearly_and_nothing_else_is_lost() {
     let server = Server::start_with(&["--max-body-bytes", "1048576"]).await;
 
-    let body = case(&server, "badproto", "/v1/traces", "application/x-protobuf", None, b"\xff\xff\xff garbage".to_vec(), 400).await;
-    assert_eq!(body, Value::Null, "protobuf requests get a protobuf google.rpc.Status");
-    let body = case(&server, "badjson", "/v1/logs", "application/json", None, b"{\"resourceLogs\": [".to_vec(), 400).await;
+    let body = case(
+        &server,
+        "badproto",
+        "/v1/traces",
+        "application/x-protobuf",
+        None,
+        b"\xff\xff\xff garbage".to_vec(),
+        400,
+    )
+    .await;
+    assert_eq!(
+        body,
+        Value::Null,
+        "protobuf requests get a protobuf google.rpc.Status"
+    );
+    let body = case(
+        &server,
+        "badjson",
+        "/v1/logs",
+        "application/json",
+        None,
+        b"{\"resourceLogs\": [".to_vec(),
+        400,
+    )
+    .await;
     assert_eq!(body["code"], 3);
-    assert!(body["message"].as_str().unwrap().contains("invalid JSON"), "{body}");
-    let body = case(&server, "ctype", "/v1/logs", "text/plain", None, json_logs("x"), 415).await;
-    assert!(body["message"].as_str().unwrap().contains("Content-Type"), "{body}");
-    let body = case(&server, "path", "/v1/nothing", "application/json", None, json_logs("x"), 404).await;
+    assert!(
+        body["message"].as_str().unwrap().contains("invalid JSON"),
+        "{body}"
+    );
+    let body = case(
+        &server,
+        "ctype",
+        "/v1/logs",
+        "text/plain",
+        None,
+        json_logs("x"),
+        415,
+    )
+    .await;
+    assert!(
+        body["message"].as_str().unwrap().contains("Content-Type"),
+        "{body}"
+    );
+    let body = case(
+        &server,
+        "path",
+        "/v1/nothing",
+        "application/json",
+        None,
+        json_logs("x"),
+        404,
+    )
+    .await;
     assert!(body["message"].as_str().unwrap().contains("/v1/nothing"));
     let big = vec![b' '; 2 * 1024 * 1024];
-    case(&server, "big", "/v1/logs", "application/json", None, big, 413).await;
+    case(
+        &server,
+        "big",
+        "/v1/logs",
+        "application/json",
+        None,
+        big,
+        413,
+    )
+    .await;
     let bomb = gzip(&vec![b' '; 64 * 1024 * 1024]);
     assert!(bomb.len() < 1024 * 1024);
-    let body = case(&server, "bomb", "/v1/logs", "application/json", Some("gzip"), bomb, 413).await;
+    let body = case(
+        &server,
+        "bomb",
+        "/v1/logs",
+        "application/json",
+        Some("gzip"),
+        bomb,
+        413,
+    )
+    .await;
     assert!(body["message"].as_str().unwrap().contains("limit"));
-    case(&server, "badgzip", "/v1/logs", "application/json", Some("gzip"), b"not gzip".to_vec(), 400).await;
-    case(&server, "empty-proto", "/v1/traces", "application/x-protobuf", None, Vec::new(), 200).await;
-    let body = case(&server, "empty-json", "/v1/logs", "application/json", None, b"{}".to_vec(), 200).await;
+    case(
+        &server,
+        "badgzip",
+        "/v1/logs",
+        "application/json",
+        Some("gzip"),
+        b"not gzip".to_vec(),
+        400,
+    )
+    .await;
+    case(
+        &server,
+        "empty-proto",
+        "/v1/traces",
+        "application/x-protobuf",
+        None,
+        Vec::new(),
+        200,
+    )
+    .await;
+    let body = case(
+        &server,
+        "empty-json",
+        "/v1/logs",
+        "application/json",
+        None,
+        b"{}".to_vec(),
+        200,
+    )
+    .await;
     assert_eq!(body, serde_json::json!({}));
 
     // non-hex id in JSON: the request is unreadable
     let bad_hex = br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"zz","spanId":"eee19b7ec3c1b174","name":"x"}]}]}]}"#;
-    let body = case(&server, "hexid", "/v1/traces", "application/json", None, bad_hex.to_vec(), 400).await;
-    assert!(body["message"].as_str().unwrap().contains("traceId"), "{body}");
+    let body = case(
+        &server,
+        "hexid",
+        "/v1/traces",
+        "application/json",
+        None,
+        bad_hex.to_vec(),
+        400,
+    )
+    .await;
+    assert!(
+        body["message"].as_str().unwrap().contains("traceId"),
+        "{body}"
+    );
 
     // wrong-length ids in protobuf: that span is rejected, its neighbour kept (partial success)
-    let req = traces(vec![span("good-span", vec![1; 16], vec![2; 8]), span("bad-span", vec![1; 5], vec![2; 8])]);
-    let r = server.post_otlp("/v1/traces", "application/x-protobuf", req.encode_to_vec()).await;
+    let req = traces(vec![
+        span("good-span", vec![1; 16], vec![2; 8]),
+        span("bad-span", vec![1; 5], vec![2; 8]),
+    ]);
+    let r = server
+        .post_otlp("/v1/traces", "application/x-protobuf", req.encode_to_vec())
+        .await;
     assert_eq!(r.status(), 200);
-    let resp = opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse::decode(r.bytes().await.unwrap()).unwrap();
+    let resp =
+        opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse::decode(
+            r.bytes().await.unwrap(),
+        )
+        .unwrap();
     let partial = resp.partial_success.expect("partial success");
     assert_eq!(partial.rejected_spans, 1);
     assert!(partial.error_message.contains("bad-span"));
-    assert_eq!(server.count("SELECT count(*) FROM otlp_spans WHERE name = 'good-span'").await, 1);
-    assert_eq!(server.count("SELECT count(*) FROM otlp_spans WHERE name = 'bad-span'").await, 0);
+    assert_eq!(
+        server
+            .count("SELECT count(*) FROM otlp_spans WHERE name = 'good-span'")
+            .await,
+        1
+    );
+    assert_eq!(
+        server
+            .count("SELECT count(*) FROM otlp_spans WHERE name = 'bad-span'")
+            .await,
+        0
+    );
 
     // the same over JSON, answered in JSON
     let mixed = br#"{"resourceSpans":[{"scopeSpans":[{"spans":[
         {"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"ok-json"},
         {"traceId":"5b8e","spanId":"eee19b7ec3c1b174","name":"short-json"}]}]}]}"#;
-    let r = server.post_otlp("/v1/traces", "application/json", mixed.to_vec()).await;
+    let r = server
+        .post_otlp("/v1/traces", "application/json", mixed.to_vec())
+        .await;
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["partialSuccess"]["rejectedSpans"], "1");
@@ -125,7 +293,12 @@ async fn each_bad_input_is_refused_clearly_and_nothing_else_is_lost() {
     assert!(error_count(&server, "payload_too_large").await >= 2);
     assert_eq!(error_count(&server, "unsupported_media_type").await, 1);
     assert_eq!(error_count(&server, "not_found").await, 1);
-    let health = server.client.get(format!("http://{}/healthz", server.http)).send().await.unwrap();
+    let health = server
+        .client
+        .get(format!("http://{}/healthz", server.http))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
 }
 
@@ -142,7 +315,10 @@ async fn gzip_and_chunked_bodies_are_accepted() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = json_logs("chunked").chunks(17).map(|c| Ok(c.to_vec())).collect();
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = json_logs("chunked")
+        .chunks(17)
+        .map(|c| Ok(c.to_vec()))
+        .collect();
     let r = server
         .client
         .post(server.otlp_url("/v1/logs"))
@@ -152,13 +328,20 @@ async fn gzip_and_chunked_bodies_are_accepted() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(server.count("SELECT count(*) FROM otlp_logs WHERE attributes['marker'] IN ('gz', 'chunked')").await, 2);
+    assert_eq!(
+        server
+            .count("SELECT count(*) FROM otlp_logs WHERE attributes['marker'] IN ('gz', 'chunked')")
+            .await,
+        2
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn auth_token_guards_otlp_grpc_and_the_api() {
     let server = Server::start_with(&["--auth-token", "s3cret"]).await;
-    let r = server.post_otlp("/v1/logs", "application/json", json_logs("noauth")).await;
+    let r = server
+        .post_otlp("/v1/logs", "application/json", json_logs("noauth"))
+        .await;
     assert_eq!(r.status(), 401);
     let r = server
         .client
@@ -183,26 +366,54 @@ async fn auth_token_guards_otlp_grpc_and_the_api() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["rows"][0][0], 1);
 
-    let mut client = TraceServiceClient::connect(format!("http://{}", server.grpc)).await.unwrap();
-    let err = client.export(traces(vec![span("g", vec![1; 16], vec![2; 8])])).await.unwrap_err();
+    let mut client = TraceServiceClient::connect(format!("http://{}", server.grpc))
+        .await
+        .unwrap();
+    let err = client
+        .export(traces(vec![span("g", vec![1; 16], vec![2; 8])]))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), tonic::Code::Unauthenticated);
     let mut req = tonic::Request::new(traces(vec![span("g", vec![1; 16], vec![2; 8])]));
-    req.metadata_mut().insert("authorization", "Bearer s3cret".parse().unwrap());
+    req.metadata_mut()
+        .insert("authorization", "Bearer s3cret".parse().unwrap());
     client.export(req).await.unwrap();
     // health stays open for probes
-    assert_eq!(server.client.get(format!("http://{}/healthz", server.http)).send().await.unwrap().status(), 200);
+    assert_eq!(
+        server
+            .client
+            .get(format!("http://{}/healthz", server.http))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn overloaded_intake_answers_retryable_statuses() {
     // a 1-byte buffer budget and no flushing: the second request finds the buffer full
     let server = Server::start_with(&["--max-buffer-bytes", "1", "--flush-interval", "600s"]).await;
-    assert_eq!(server.post_otlp("/v1/logs", "application/json", json_logs("first")).await.status(), 200);
-    let r = server.post_otlp("/v1/logs", "application/json", json_logs("second")).await;
+    assert_eq!(
+        server
+            .post_otlp("/v1/logs", "application/json", json_logs("first"))
+            .await
+            .status(),
+        200
+    );
+    let r = server
+        .post_otlp("/v1/logs", "application/json", json_logs("second"))
+        .await;
     assert_eq!(r.status(), 429);
     assert_eq!(r.headers()["retry-after"], "2");
-    let mut client = TraceServiceClient::connect(format!("http://{}", server.grpc)).await.unwrap();
-    let err = client.export(traces(vec![span("g", vec![1; 16], vec![2; 8])])).await.unwrap_err();
+    let mut client = TraceServiceClient::connect(format!("http://{}", server.grpc))
+        .await
+        .unwrap();
+    let err = client
+        .export(traces(vec![span("g", vec![1; 16], vec![2; 8])]))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), tonic::Code::ResourceExhausted);
     assert_eq!(server.count("SELECT count(*) FROM otlp_logs").await, 1);
 }
@@ -221,12 +432,21 @@ async fn sql_api_is_read_only() {
     ] {
         let (status, body) = server.sql_status(sql).await;
         assert_eq!(status, 400, "{sql} → {body}");
-        assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()), "{sql} → {body}");
+        assert!(
+            body["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{sql} → {body}"
+        );
     }
     let (status, body) = server.sql_status("SELECT nope FROM otlp_logs").await;
     assert_eq!(status, 400);
     assert!(body["error"].as_str().unwrap().contains("nope"), "{body}");
     assert!(!std::path::Path::new("/tmp/vigil-copy-test.csv").exists());
-    let r = server.client.post(format!("http://{}/api/sql", server.http)).body("not json").send().await.unwrap();
+    let r = server
+        .client
+        .post(format!("http://{}/api/sql", server.http))
+        .body("not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
 }

@@ -22,7 +22,11 @@ pub async fn replay(server: &Server, dir: &Path) {
         let status = r.status();
         let text = r.text().await.unwrap_or_default();
         assert_eq!(status, 200, "{}/{}: {text}", dir.display(), m.file);
-        assert!(!text.contains("partialSuccess"), "{}: records rejected: {text}", m.file);
+        assert!(
+            !text.contains("partialSuccess"),
+            "{}: records rejected: {text}",
+            m.file
+        );
     }
 }
 
@@ -41,12 +45,24 @@ async fn actions(server: &Server, session: &str) -> Vec<Value> {
     let v = server
         .sql(&format!("SELECT {ACTION_COLUMNS} FROM agent_actions WHERE session_id = '{session}' ORDER BY position"))
         .await;
-    let cols: Vec<String> = v["columns"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect();
+    let cols: Vec<String> = v["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
     v["rows"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| Value::Object(cols.iter().cloned().zip(r.as_array().unwrap().iter().cloned()).collect()))
+        .map(|r| {
+            Value::Object(
+                cols.iter()
+                    .cloned()
+                    .zip(r.as_array().unwrap().iter().cloned())
+                    .collect(),
+            )
+        })
         .collect()
 }
 
@@ -58,10 +74,34 @@ async fn capture_step_tables_match_the_readme() {
     let codex = actions(&server, CODEX_SESSION).await;
     let expect = [
         ("call_0_2a2b27bd", "ls -la", "allow", "config", true),
-        ("call_1_4510d4a4", "cat ~/.aws/credentials", "allow", "config", true),
-        ("call_2_ad0c85e2", "rm -rf /tmp/vigil-victim", "deny", "policy", false),
-        ("call_3_4a77bced", "touch /tmp/vigil-victim/sandbox-write-test", "deny", "sandbox", true),
-        ("call_4_fd5fadbb", "touch /tmp/vigil-victim/escalated-write-test", "deny", "policy", false),
+        (
+            "call_1_4510d4a4",
+            "cat ~/.aws/credentials",
+            "allow",
+            "config",
+            true,
+        ),
+        (
+            "call_2_ad0c85e2",
+            "rm -rf /tmp/vigil-victim",
+            "deny",
+            "policy",
+            false,
+        ),
+        (
+            "call_3_4a77bced",
+            "touch /tmp/vigil-victim/sandbox-write-test",
+            "deny",
+            "sandbox",
+            true,
+        ),
+        (
+            "call_4_fd5fadbb",
+            "touch /tmp/vigil-victim/escalated-write-test",
+            "deny",
+            "policy",
+            false,
+        ),
     ];
     assert_eq!(codex.len(), expect.len(), "{codex:#?}");
     for (row, (id, cmd, decision, source, ran)) in codex.iter().zip(expect) {
@@ -71,9 +111,15 @@ async fn capture_step_tables_match_the_readme() {
         assert_eq!(row["decision_source"], source, "{row}");
         assert_eq!(row["ran"], ran, "{row}");
         if decision == "deny" {
-            assert_eq!(row["outcome"], "denied", "a denied action is never a successful run: {row}");
+            assert_eq!(
+                row["outcome"], "denied",
+                "a denied action is never a successful run: {row}"
+            );
         }
-        assert_eq!(row["turn_id"], "01a20b01-c11d-7901-b280-24580a45fb79", "turn id from the exec_command span: {row}");
+        assert_eq!(
+            row["turn_id"], "01a20b01-c11d-7901-b280-24580a45fb79",
+            "turn id from the exec_command span: {row}"
+        );
     }
     assert_eq!(codex[0]["outcome"], "success");
     assert_eq!(codex[0]["exit_code"], 0);
@@ -84,10 +130,34 @@ async fn capture_step_tables_match_the_readme() {
     let claude = actions(&server, CLAUDE_SESSION).await;
     let expect = [
         ("toolu_00_2ec713f156", "ls -la", "allow", "config", true),
-        ("toolu_01_3b7ee1e1e9", "cat ~/.aws/credentials", "allow", "config", true),
-        ("toolu_02_bb904be70e", "Read /home/dev/.aws/credentials", "allow", "config", true),
-        ("toolu_03_3be459eccf", "rm -rf /tmp/vigil-victim", "deny", "config", false),
-        ("toolu_04_b5ce3db326", "touch /tmp/vigil-victim/unapproved-write", "deny", "config", false),
+        (
+            "toolu_01_3b7ee1e1e9",
+            "cat ~/.aws/credentials",
+            "allow",
+            "config",
+            true,
+        ),
+        (
+            "toolu_02_bb904be70e",
+            "Read /home/dev/.aws/credentials",
+            "allow",
+            "config",
+            true,
+        ),
+        (
+            "toolu_03_3be459eccf",
+            "rm -rf /tmp/vigil-victim",
+            "deny",
+            "config",
+            false,
+        ),
+        (
+            "toolu_04_b5ce3db326",
+            "touch /tmp/vigil-victim/unapproved-write",
+            "deny",
+            "config",
+            false,
+        ),
     ];
     assert_eq!(claude.len(), expect.len(), "{claude:#?}");
     for (row, (id, cmd, decision, source, ran)) in claude.iter().zip(expect) {
@@ -96,9 +166,15 @@ async fn capture_step_tables_match_the_readme() {
         assert_eq!(row["decision"], decision, "{row}");
         assert_eq!(row["decision_source"], source, "{row}");
         assert_eq!(row["ran"], ran, "{row}");
-        assert_eq!(row["turn_id"], "8946f8c2-12ce-476b-8723-2e9705abff5a", "{row}");
+        assert_eq!(
+            row["turn_id"], "8946f8c2-12ce-476b-8723-2e9705abff5a",
+            "{row}"
+        );
     }
-    assert_eq!(claude[2]["paths_read"], json!(["/home/dev/.aws/credentials"]));
+    assert_eq!(
+        claude[2]["paths_read"],
+        json!(["/home/dev/.aws/credentials"])
+    );
     assert!(claude[0]["output_bytes"].as_i64().unwrap() > 0);
 
     // totals the README states
@@ -110,13 +186,26 @@ async fn capture_step_tables_match_the_readme() {
              FROM agent_actions WHERE session_id IN ('{CODEX_SESSION}', '{CLAUDE_SESSION}') GROUP BY 1 ORDER BY 1"
         ))
         .await;
-    assert_eq!(totals, vec![vec![json!(CODEX_SESSION), json!(3), json!(1)], vec![json!(CLAUDE_SESSION), json!(2), json!(2)]]);
-    let sessions = server.rows("SELECT session_id, agent, prompts, is_auxiliary FROM sessions ORDER BY session_id").await;
+    assert_eq!(
+        totals,
+        vec![
+            vec![json!(CODEX_SESSION), json!(3), json!(1)],
+            vec![json!(CLAUDE_SESSION), json!(2), json!(2)]
+        ]
+    );
+    let sessions = server
+        .rows("SELECT session_id, agent, prompts, is_auxiliary FROM sessions ORDER BY session_id")
+        .await;
     assert_eq!(
         sessions,
         vec![
             vec![json!(CODEX_SESSION), json!("codex"), json!(1), json!(false)],
-            vec![json!(CLAUDE_SESSION), json!("claude_code"), json!(1), json!(false)],
+            vec![
+                json!(CLAUDE_SESSION),
+                json!("claude_code"),
+                json!(1),
+                json!(false)
+            ],
         ]
     );
     // what the agent had read before each (attempted) write
@@ -128,12 +217,21 @@ async fn capture_step_tables_match_the_readme() {
         .await;
     assert_eq!(rbw.len(), 2);
     assert_eq!(rbw[0][1], "/tmp/vigil-victim");
-    assert_eq!(rbw[0][2], json!(["/home/dev/.aws/credentials", "~/.aws/credentials"]));
+    assert_eq!(
+        rbw[0][2],
+        json!(["/home/dev/.aws/credentials", "~/.aws/credentials"])
+    );
     // six model calls each
     let calls = server
         .rows("SELECT session_id, count(*) FROM agent_events WHERE kind = 'model_call' GROUP BY 1 ORDER BY 1")
         .await;
-    assert_eq!(calls, vec![vec![json!(CODEX_SESSION), json!(6)], vec![json!(CLAUDE_SESSION), json!(6)]]);
+    assert_eq!(
+        calls,
+        vec![
+            vec![json!(CODEX_SESSION), json!(6)],
+            vec![json!(CLAUDE_SESSION), json!(6)]
+        ]
+    );
 }
 
 /// Snapshot of every `agent_events` row of each captured session.
@@ -164,25 +262,45 @@ async fn capture_replay_is_lossless_and_resends_do_not_duplicate() {
         .rows("SELECT (SELECT count(*) FROM otlp_spans) AS s, (SELECT count(*) FROM otlp_logs) AS l, (SELECT count(*) FROM otlp_metrics) AS m")
         .await;
     let metric_points = count_metric_points(&shared_dir().join("captures"));
-    assert_eq!(raw[0], vec![json!(512 + 405 + 20), json!(52 + 26), json!(metric_points)]);
+    assert_eq!(
+        raw[0],
+        vec![json!(512 + 405 + 20), json!(52 + 26), json!(metric_points)]
+    );
     let before = server.count("SELECT count(*) FROM agent_events").await;
     let raw_before = server.count("SELECT count(*) FROM agent_events_raw").await;
     let captures = shared_dir().join("captures");
     replay(&server, &captures.join("claude-code-2.1.330-json")).await;
     replay(&server, &captures.join("codex-0.169.0-json")).await;
-    assert_eq!(server.count("SELECT count(*) FROM agent_events").await, before);
-    assert_eq!(server.count("SELECT count(*) FROM agent_events_raw").await, 2 * raw_before);
+    assert_eq!(
+        server.count("SELECT count(*) FROM agent_events").await,
+        before
+    );
+    assert_eq!(
+        server.count("SELECT count(*) FROM agent_events_raw").await,
+        2 * raw_before
+    );
 }
 
 fn count_metric_points(dir: &Path) -> i64 {
     let mut n = 0;
-    for f in walk(dir).into_iter().filter(|p| p.to_string_lossy().ends_with("_metrics.json")) {
+    for f in walk(dir)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with("_metrics.json"))
+    {
         let v: Value = serde_json::from_slice(&std::fs::read(f).unwrap()).unwrap();
         for rm in v["resourceMetrics"].as_array().unwrap() {
             for sm in rm["scopeMetrics"].as_array().unwrap() {
                 for m in sm["metrics"].as_array().unwrap() {
-                    for kind in ["gauge", "sum", "histogram", "exponentialHistogram", "summary"] {
-                        n += m[kind]["dataPoints"].as_array().map_or(0, |a| a.len() as i64);
+                    for kind in [
+                        "gauge",
+                        "sum",
+                        "histogram",
+                        "exponentialHistogram",
+                        "summary",
+                    ] {
+                        n += m[kind]["dataPoints"]
+                            .as_array()
+                            .map_or(0, |a| a.len() as i64);
                     }
                 }
             }
@@ -216,16 +334,30 @@ async fn secrets_are_redacted_before_anything_is_written() {
     assert_no_secret(&server.data_dir);
     let dir = server.data_dir.to_str().unwrap().to_string();
     for table in ["otlp_logs", "otlp_spans", "otlp_metrics", "agent_events"] {
-        let (ok, out, err) = vigil(&["query", "--data-dir", &dir, "--format", "json", &format!("SELECT * FROM {table}")]);
+        let (ok, out, err) = vigil(&[
+            "query",
+            "--data-dir",
+            &dir,
+            "--format",
+            "json",
+            &format!("SELECT * FROM {table}"),
+        ]);
         assert!(ok, "{err}");
         assert!(!out.is_empty());
-        assert!(!out.contains(FAKE_SECRET) && !out.contains(FAKE_KEY_ID), "secret in {table}");
+        assert!(
+            !out.contains(FAKE_SECRET) && !out.contains(FAKE_KEY_ID),
+            "secret in {table}"
+        );
     }
 }
 
 fn assert_no_secret(dir: &Path) {
     let files = walk(dir);
-    assert!(files.iter().any(|f| f.extension().is_some_and(|e| e == "wal")));
+    assert!(
+        files
+            .iter()
+            .any(|f| f.extension().is_some_and(|e| e == "wal"))
+    );
     for f in files {
         let bytes = std::fs::read(&f).unwrap();
         for secret in [FAKE_SECRET, FAKE_KEY_ID] {

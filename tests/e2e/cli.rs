@@ -14,7 +14,9 @@ fn compact(path: &std::path::Path) -> String {
 fn query(dir: &str, sql: &str) -> Vec<Value> {
     let (ok, out, err) = vigil(&["query", "--data-dir", dir, "--format", "json", sql]);
     assert!(ok, "{sql}: {err}");
-    out.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 #[test]
@@ -36,26 +38,48 @@ fn ingest_jsonl_skips_a_corrupt_line_and_names_it_then_reindex_rebuilds_the_same
     // and a gzip'd pretty-printed single request
     let gz = tmp.path().join("codex-logs.json.gz");
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    enc.write_all(&std::fs::read(codex.join("0004_logs.json")).unwrap()).unwrap();
+    enc.write_all(&std::fs::read(codex.join("0004_logs.json")).unwrap())
+        .unwrap();
     std::fs::write(&gz, enc.finish().unwrap()).unwrap();
 
-    let (ok, out, err) = vigil(&["ingest", "--data-dir", dir, jsonl.to_str().unwrap(), gz.to_str().unwrap()]);
+    let (ok, out, err) = vigil(&[
+        "ingest",
+        "--data-dir",
+        dir,
+        jsonl.to_str().unwrap(),
+        gz.to_str().unwrap(),
+    ]);
     assert!(ok, "{err}");
-    assert!(err.contains("export.jsonl:2:"), "the bad line is named: {err}");
+    assert!(
+        err.contains("export.jsonl:2:"),
+        "the bad line is named: {err}"
+    );
     assert!(out.contains("from 4 requests"), "{out}");
-    let counts = query(dir, "SELECT (SELECT count(*) FROM otlp_spans) AS spans, (SELECT count(*) FROM otlp_logs) AS logs");
+    let counts = query(
+        dir,
+        "SELECT (SELECT count(*) FROM otlp_spans) AS spans, (SELECT count(*) FROM otlp_logs) AS logs",
+    );
     assert_eq!(counts[0]["spans"], 20);
     assert_eq!(counts[0]["logs"], 26 + 52);
 
     let actions_sql = "SELECT session_id, tool_call_id, command, decision, decision_source, ran, paths_read FROM agent_actions ORDER BY session_id, position";
     let before = query(dir, actions_sql);
-    let events_before = query(dir, "SELECT event_id, kind, command, decision FROM agent_events ORDER BY event_id");
+    let events_before = query(
+        dir,
+        "SELECT event_id, kind, command, decision FROM agent_events ORDER BY event_id",
+    );
     assert_eq!(before.len(), 10);
     let (ok, out, err) = vigil(&["reindex", "--data-dir", dir]);
     assert!(ok, "{err}");
     assert!(out.contains("rebuilt agent_events"), "{out}");
     assert_eq!(query(dir, actions_sql), before);
-    assert_eq!(query(dir, "SELECT event_id, kind, command, decision FROM agent_events ORDER BY event_id"), events_before);
+    assert_eq!(
+        query(
+            dir,
+            "SELECT event_id, kind, command, decision FROM agent_events ORDER BY event_id"
+        ),
+        events_before
+    );
 }
 
 #[test]
@@ -67,7 +91,12 @@ fn cli_errors_are_clear() {
     assert!(err.contains("no Vigil data directory"), "{err}");
     let bad = tmp.path().join("bad.json");
     std::fs::write(&bad, "{ not json").unwrap();
-    let (ok, _, err) = vigil(&["ingest", "--data-dir", tmp.path().join("d").to_str().unwrap(), bad.to_str().unwrap()]);
+    let (ok, _, err) = vigil(&[
+        "ingest",
+        "--data-dir",
+        tmp.path().join("d").to_str().unwrap(),
+        bad.to_str().unwrap(),
+    ]);
     assert!(!ok, "nothing importable is a failure");
     assert!(err.contains("bad.json:1:"), "{err}");
 }

@@ -5,11 +5,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use std::sync::Mutex;
 use serde_json::json;
+use std::sync::Mutex;
 
 use crate::harness::Server;
-
 
 fn numbered_logs(first: u64, n: u64) -> Vec<u8> {
     let records: Vec<_> = (first..first + n)
@@ -38,7 +37,11 @@ impl Rng {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigkill_at_random_moments_loses_and_duplicates_nothing_acknowledged() {
-    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
     eprintln!("crash test seed {seed}");
     let mut rng = Rng(seed);
     // frequent flushes so that kills land inside flushes too
@@ -53,7 +56,10 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing_acknowledged() {
         let mut tasks = Vec::new();
         for _ in 0..SENDERS {
             let (url, acked, next) = (url.clone(), Arc::clone(&acked), Arc::clone(&next));
-            let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+            let client = reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build()
+                .unwrap();
             tasks.push(tokio::spawn(async move {
                 // keep sending until the server dies under us
                 loop {
@@ -80,11 +86,18 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing_acknowledged() {
         for t in tasks {
             t.await.unwrap();
         }
-        eprintln!("round {round}: {} acknowledged so far", acked.lock().unwrap().len());
+        eprintln!(
+            "round {round}: {} acknowledged so far",
+            acked.lock().unwrap().len()
+        );
         server = server.restart().await;
     }
     let acked = acked.lock().unwrap().clone();
-    assert!(acked.len() > 100, "too few records acknowledged to mean anything: {}", acked.len());
+    assert!(
+        acked.len() > 100,
+        "too few records acknowledged to mean anything: {}",
+        acked.len()
+    );
     let dupes = server
         .rows("SELECT attributes['n'], count(*) FROM otlp_logs GROUP BY 1 HAVING count(*) > 1 LIMIT 5")
         .await;
@@ -96,13 +109,20 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing_acknowledged() {
         .map(|r| r[0].as_u64().unwrap())
         .collect();
     let missing: Vec<_> = acked.difference(&present).take(10).collect();
-    assert!(missing.is_empty(), "acknowledged but lost: {missing:?} (seed {seed})");
+    assert!(
+        missing.is_empty(),
+        "acknowledged but lost: {missing:?} (seed {seed})"
+    );
     // and once more after a clean shutdown, from Parquet alone
     let mut server = server;
     assert!(server.terminate().success());
     let dir = server.data_dir.to_str().unwrap().to_string();
     let (ok, out, err) = crate::harness::vigil(&[
-        "query", "--data-dir", &dir, "--format", "csv",
+        "query",
+        "--data-dir",
+        &dir,
+        "--format",
+        "csv",
         "SELECT count(*) AS rows, count(DISTINCT attributes['n']) AS distinct_n FROM otlp_logs",
     ]);
     assert!(ok, "{err}");

@@ -22,7 +22,11 @@ pub fn vigil_bin() -> &'static str {
 }
 
 /// Polls `f` until it returns `Some`, failing the test after `timeout`.
-pub async fn wait_for<T>(what: &str, timeout: Duration, mut f: impl AsyncFnMut() -> Option<T>) -> T {
+pub async fn wait_for<T>(
+    what: &str,
+    timeout: Duration,
+    mut f: impl AsyncFnMut() -> Option<T>,
+) -> T {
     let deadline = Instant::now() + timeout;
     loop {
         if let Some(v) = f().await {
@@ -54,7 +58,14 @@ impl Server {
             .arg("serve")
             .arg("--data-dir")
             .arg(data_dir)
-            .args(["--otlp-grpc-addr", "127.0.0.1:0", "--otlp-http-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"])
+            .args([
+                "--otlp-grpc-addr",
+                "127.0.0.1:0",
+                "--otlp-http-addr",
+                "127.0.0.1:0",
+                "--http-addr",
+                "127.0.0.1:0",
+            ])
             .arg("--addr-file")
             .arg(&addr_file)
             .args(extra)
@@ -64,7 +75,9 @@ impl Server {
             .spawn()
             .expect("start vigil");
         let addrs: Value = wait_for("the address file", Duration::from_secs(30), async || {
-            std::fs::read_to_string(&addr_file).ok().and_then(|s| serde_json::from_str(&s).ok())
+            std::fs::read_to_string(&addr_file)
+                .ok()
+                .and_then(|s| serde_json::from_str(&s).ok())
         })
         .await;
         let _ = std::fs::remove_file(&addr_file);
@@ -82,12 +95,17 @@ impl Server {
         let url = format!("http://{}/readyz", server.http);
         let client = server.client.clone();
         wait_for("readyz", Duration::from_secs(30), async || {
-            client.get(&url).send().await.ok().filter(|r| r.status().is_success()).map(|_| ())
+            client
+                .get(&url)
+                .send()
+                .await
+                .ok()
+                .filter(|r| r.status().is_success())
+                .map(|_| ())
         })
         .await;
         server
     }
-
 
     /// SIGKILL: no shutdown, no flush.
     pub fn kill9(&mut self) {
@@ -100,14 +118,20 @@ impl Server {
     /// SIGTERM and wait for a clean exit; returns the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let mut c = self.child.take().expect("running");
-        let status = Command::new("kill").args(["-TERM", &c.id().to_string()]).status().expect("kill");
+        let status = Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status()
+            .expect("kill");
         assert!(status.success());
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(st) = c.try_wait().expect("wait") {
                 return st;
             }
-            assert!(Instant::now() < deadline, "vigil did not exit after SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "vigil did not exit after SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -126,7 +150,12 @@ impl Server {
         format!("http://{}{path}", self.otlp_http)
     }
 
-    pub async fn post_otlp(&self, path: &str, content_type: &str, body: Vec<u8>) -> reqwest::Response {
+    pub async fn post_otlp(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> reqwest::Response {
         self.client
             .post(self.otlp_url(path))
             .header("content-type", content_type)
@@ -158,7 +187,12 @@ impl Server {
     /// Rows of a query as JSON arrays.
     pub async fn rows(&self, sql: &str) -> Vec<Vec<Value>> {
         let v = self.sql(sql).await;
-        v["rows"].as_array().expect("rows").iter().map(|r| r.as_array().expect("row").clone()).collect()
+        v["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|r| r.as_array().expect("row").clone())
+            .collect()
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
@@ -175,8 +209,16 @@ impl Drop for Server {
 
 /// Runs `vigil` with arguments and returns (success, stdout, stderr).
 pub fn vigil(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(vigil_bin()).args(args).env("VIGIL_LOG", "warn").output().expect("run vigil");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = Command::new(vigil_bin())
+        .args(args)
+        .env("VIGIL_LOG", "warn")
+        .output()
+        .expect("run vigil");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 pub fn repo_root() -> PathBuf {
@@ -186,7 +228,10 @@ pub fn repo_root() -> PathBuf {
 /// `../shared` beside the clone (captures of real clients).
 pub fn shared_dir() -> PathBuf {
     let p = repo_root().join("..").join("shared");
-    assert!(p.join("captures").is_dir(), "../shared/captures is missing beside the repository");
+    assert!(
+        p.join("captures").is_dir(),
+        "../shared/captures is missing beside the repository"
+    );
     p
 }
 

@@ -11,8 +11,12 @@ const N: i64 = 7;
 
 async fn assert_sdk_records(server: &Server, run_id: &str) {
     // visible within 2 s of the acknowledgement, before any flush
-    let spans = format!("SELECT count(*) FROM otlp_spans WHERE resource_attributes['vigil.run_id'] = '{run_id}'");
-    let logs = format!("SELECT count(*) FROM otlp_logs WHERE resource_attributes['vigil.run_id'] = '{run_id}'");
+    let spans = format!(
+        "SELECT count(*) FROM otlp_spans WHERE resource_attributes['vigil.run_id'] = '{run_id}'"
+    );
+    let logs = format!(
+        "SELECT count(*) FROM otlp_logs WHERE resource_attributes['vigil.run_id'] = '{run_id}'"
+    );
     assert_eq!(server.count(&spans).await, N);
     assert_eq!(server.count(&logs).await, N);
     let rows = server
@@ -53,14 +57,32 @@ async fn python_sdk_over_grpc_and_http_then_vigil_query() {
     let mut server = Server::start_with(&["--flush-interval", "60s"]).await;
     let out = python(
         "export_sdk.py",
-        &["--protocol", "grpc", "--endpoint", &format!("http://{}", server.grpc), "--run-id", "grpc-run", "--count", &N.to_string()],
+        &[
+            "--protocol",
+            "grpc",
+            "--endpoint",
+            &format!("http://{}", server.grpc),
+            "--run-id",
+            "grpc-run",
+            "--count",
+            &N.to_string(),
+        ],
     );
     assert!(out.contains("\"span_failures\": 0"), "{out}");
     assert_sdk_records(&server, "grpc-run").await;
 
     python(
         "export_sdk.py",
-        &["--protocol", "http", "--endpoint", &format!("http://{}", server.otlp_http), "--run-id", "http-run", "--count", &N.to_string()],
+        &[
+            "--protocol",
+            "http",
+            "--endpoint",
+            &format!("http://{}", server.otlp_http),
+            "--run-id",
+            "http-run",
+            "--count",
+            &N.to_string(),
+        ],
     );
     assert_sdk_records(&server, "http-run").await;
 
@@ -76,14 +98,35 @@ async fn python_sdk_over_grpc_and_http_then_vigil_query() {
         "SELECT resource_attributes['vigil.run_id'] AS run, count(*) AS n FROM otlp_spans GROUP BY 1 ORDER BY 1",
     ]);
     assert!(ok, "{err}");
-    let lines: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(lines, vec![json!({"run": "grpc-run", "n": N}), json!({"run": "http-run", "n": N})]);
-    let (ok, out, _) = vigil(&["query", "--data-dir", &dir, "--format", "csv", "SELECT count(*) AS n FROM otlp_logs"]);
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            json!({"run": "grpc-run", "n": N}),
+            json!({"run": "http-run", "n": N})
+        ]
+    );
+    let (ok, out, _) = vigil(&[
+        "query",
+        "--data-dir",
+        &dir,
+        "--format",
+        "csv",
+        "SELECT count(*) AS n FROM otlp_logs",
+    ]);
     assert!(ok);
     assert_eq!(out.trim(), format!("n\n{}", 2 * N));
     // Hive-style zstd Parquet files exist
     let files: Vec<_> = walk(&server.data_dir.join("tables/otlp_spans"));
-    assert!(files.iter().any(|p| p.to_string_lossy().contains("/date=") && p.to_string_lossy().contains("/hour=")));
+    assert!(
+        files
+            .iter()
+            .any(|p| p.to_string_lossy().contains("/date=")
+                && p.to_string_lossy().contains("/hour="))
+    );
 }
 
 pub fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -91,7 +134,11 @@ pub fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     if let Ok(rd) = std::fs::read_dir(dir) {
         for e in rd.flatten() {
             let p = e.path();
-            if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+            if p.is_dir() {
+                out.extend(walk(&p))
+            } else {
+                out.push(p)
+            }
         }
     }
     out
@@ -125,7 +172,9 @@ pub fn json_logs(marker: &str) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread")]
 async fn hand_written_otlp_json_keeps_every_attribute() {
     let server = Server::start().await;
-    let r = server.post_otlp("/v1/logs", "application/json", json_logs("m1")).await;
+    let r = server
+        .post_otlp("/v1/logs", "application/json", json_logs("m1"))
+        .await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "application/json");
     assert_eq!(r.text().await.unwrap(), "{}");
@@ -160,17 +209,31 @@ async fn hand_written_otlp_json_keeps_every_attribute() {
 #[tokio::test(flavor = "multi_thread")]
 async fn rows_reach_parquet_within_the_flush_interval_and_stay_queryable() {
     let server = Server::start_with(&["--flush-interval", "200ms"]).await;
-    assert_eq!(server.post_otlp("/v1/logs", "application/json", json_logs("f1")).await.status(), 200);
+    assert_eq!(
+        server
+            .post_otlp("/v1/logs", "application/json", json_logs("f1"))
+            .await
+            .status(),
+        200
+    );
     let dir = server.data_dir.join("tables/otlp_logs");
     wait_for("a Parquet file", Duration::from_secs(10), async || {
-        walk(&dir).into_iter().find(|p| p.extension().is_some_and(|e| e == "parquet"))
+        walk(&dir)
+            .into_iter()
+            .find(|p| p.extension().is_some_and(|e| e == "parquet"))
     })
     .await;
     // after the flush the row is read from Parquet, once
-    wait_for("the WAL to be trimmed into Parquet", Duration::from_secs(10), async || {
-        let rows = server.rows("SELECT count(*) FROM otlp_logs WHERE attributes['marker'] = 'f1'").await;
-        (rows[0][0] == 1).then_some(())
-    })
+    wait_for(
+        "the WAL to be trimmed into Parquet",
+        Duration::from_secs(10),
+        async || {
+            let rows = server
+                .rows("SELECT count(*) FROM otlp_logs WHERE attributes['marker'] = 'f1'")
+                .await;
+            (rows[0][0] == 1).then_some(())
+        },
+    )
     .await;
     assert_eq!(server.count("SELECT count(*) FROM otlp_logs").await, 1);
 }

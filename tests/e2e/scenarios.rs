@@ -34,24 +34,50 @@ async fn send(server: &Server, dir: &Path, transport: Transport) {
         match transport {
             Transport::HttpJson => {
                 let r = server.post_otlp(&m.path, &m.content_type, body).await;
-                assert_eq!(r.status(), 200, "{}: {}", m.file, r.text().await.unwrap_or_default());
+                assert_eq!(
+                    r.status(),
+                    200,
+                    "{}: {}",
+                    m.file,
+                    r.text().await.unwrap_or_default()
+                );
             }
             Transport::HttpProtobuf => {
-                let req = ExportRequest::decode_json(signal_of(&m.path), &body).expect("fixture decodes");
-                let r = server.post_otlp(&m.path, "application/x-protobuf", req.encode_proto()).await;
+                let req =
+                    ExportRequest::decode_json(signal_of(&m.path), &body).expect("fixture decodes");
+                let r = server
+                    .post_otlp(&m.path, "application/x-protobuf", req.encode_proto())
+                    .await;
                 assert_eq!(r.status(), 200, "{}", m.file);
             }
             Transport::Grpc => {
                 let url = format!("http://{}", server.grpc);
-                match ExportRequest::decode_json(signal_of(&m.path), &body).expect("fixture decodes") {
+                match ExportRequest::decode_json(signal_of(&m.path), &body)
+                    .expect("fixture decodes")
+                {
                     ExportRequest::Traces(r) => {
-                        TraceServiceClient::connect(url).await.unwrap().export(r).await.expect("gRPC export");
+                        TraceServiceClient::connect(url)
+                            .await
+                            .unwrap()
+                            .export(r)
+                            .await
+                            .expect("gRPC export");
                     }
                     ExportRequest::Logs(r) => {
-                        LogsServiceClient::connect(url).await.unwrap().export(r).await.expect("gRPC export");
+                        LogsServiceClient::connect(url)
+                            .await
+                            .unwrap()
+                            .export(r)
+                            .await
+                            .expect("gRPC export");
                     }
                     ExportRequest::Metrics(r) => {
-                        MetricsServiceClient::connect(url).await.unwrap().export(r).await.expect("gRPC export");
+                        MetricsServiceClient::connect(url)
+                            .await
+                            .unwrap()
+                            .export(r)
+                            .await
+                            .expect("gRPC export");
                     }
                 }
             }
@@ -60,40 +86,73 @@ async fn send(server: &Server, dir: &Path, transport: Transport) {
 }
 
 fn as_objects(v: &Value) -> Vec<serde_json::Map<String, Value>> {
-    let cols: Vec<String> = v["columns"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect();
+    let cols: Vec<String> = v["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
     v["rows"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| cols.iter().cloned().zip(r.as_array().unwrap().iter().cloned()).collect())
+        .map(|r| {
+            cols.iter()
+                .cloned()
+                .zip(r.as_array().unwrap().iter().cloned())
+                .collect()
+        })
         .collect()
 }
 
 /// Checks the facts `scenario.json` lists for each action.
 fn check_expectations(name: &str, expect: &Value, actions: &[serde_json::Map<String, Value>]) {
-    let Some(list) = expect["expect"]["actions"].as_array() else { return };
+    let Some(list) = expect["expect"]["actions"].as_array() else {
+        return;
+    };
     for want in list {
         let found = actions.iter().find(|a| {
             a["session_id"] == want["session_id"]
                 && (want["tool_call_id"].is_null() || a["tool_call_id"] == want["tool_call_id"])
                 && (!want["tool_call_id"].is_null() || a["command"] == want["command"])
         });
-        let Some(got) = found else { panic!("{name}: no action for {want}\nactions: {actions:#?}") };
-        for key in ["command", "decision", "decision_source", "ran", "network_host"] {
+        let Some(got) = found else {
+            panic!("{name}: no action for {want}\nactions: {actions:#?}")
+        };
+        for key in [
+            "command",
+            "decision",
+            "decision_source",
+            "ran",
+            "network_host",
+        ] {
             if let Some(w) = want.get(key).filter(|w| !w.is_null()) {
                 assert_eq!(&got[key], w, "{name}: {key} of {want}\ngot {got:?}");
             }
         }
         for key in ["paths_read", "paths_written"] {
-            if let Some(w) = want.get(key).and_then(Value::as_array).filter(|w| !w.is_empty()) {
-                let have: Vec<&Value> = got[key].as_array().map(|a| a.iter().collect()).unwrap_or_default();
+            if let Some(w) = want
+                .get(key)
+                .and_then(Value::as_array)
+                .filter(|w| !w.is_empty())
+            {
+                let have: Vec<&Value> = got[key]
+                    .as_array()
+                    .map(|a| a.iter().collect())
+                    .unwrap_or_default();
                 for p in w {
-                    assert!(have.contains(&p), "{name}: {key} of {want} lacks {p}: got {got:?}");
+                    assert!(
+                        have.contains(&p),
+                        "{name}: {key} of {want} lacks {p}: got {got:?}"
+                    );
                 }
             }
         }
         if want.get("silent") == Some(&Value::Bool(true)) {
-            assert_eq!(got["output_bytes"], 0, "{name}: silent command {want}: {got:?}");
+            assert_eq!(
+                got["output_bytes"], 0,
+                "{name}: silent command {want}: {got:?}"
+            );
         }
     }
 }
@@ -101,10 +160,17 @@ fn check_expectations(name: &str, expect: &Value, actions: &[serde_json::Map<Str
 #[tokio::test(flavor = "multi_thread")]
 async fn every_recorded_scenario_normalizes_as_expected() {
     let scenarios = fixtures::scenarios();
-    assert!(scenarios.len() >= 9, "fixtures/scenarios is missing scenarios: {scenarios:?}");
+    assert!(
+        scenarios.len() >= 9,
+        "fixtures/scenarios is missing scenarios: {scenarios:?}"
+    );
     for (i, dir) in scenarios.iter().enumerate() {
         let name = dir.file_name().unwrap().to_string_lossy().to_string();
-        let transport = [Transport::HttpJson, Transport::Grpc, Transport::HttpProtobuf][i % 3];
+        let transport = [
+            Transport::HttpJson,
+            Transport::Grpc,
+            Transport::HttpProtobuf,
+        ][i % 3];
         let server = Server::start().await;
         send(&server, dir, transport).await;
         let events = server
@@ -124,7 +190,10 @@ async fn every_recorded_scenario_normalizes_as_expected() {
             .await;
         insta::assert_json_snapshot!(format!("scenario_{name}_events"), events);
         insta::assert_json_snapshot!(format!("scenario_{name}_actions"), actions);
-        let expect: Value = serde_json::from_slice(&std::fs::read(dir.join("scenario.json")).expect("scenario.json")).unwrap();
+        let expect: Value = serde_json::from_slice(
+            &std::fs::read(dir.join("scenario.json")).expect("scenario.json"),
+        )
+        .unwrap();
         check_expectations(&name, &expect, &as_objects(&actions));
     }
 }

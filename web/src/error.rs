@@ -37,6 +37,10 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %self, "API request failed");
         }
         let code = StatusCode::from_u16(status.http()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (code, Json(json!({"error": message, "kind": status.label()}))).into_response()
+        (
+            code,
+            Json(json!({"error": message, "kind": status.label()})),
+        )
+            .into_response()
     }
 }

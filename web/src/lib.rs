@@ -43,7 +43,10 @@ pub fn router(state: AppState) -> Router {
 
 async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if let Some(expected) = &state.auth_token {
-        let presented = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let presented = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
         let ok = presented
             .and_then(|h| h.strip_prefix("Bearer "))
             .is_some_and(|t| constant_time_eq(t.trim().as_bytes(), expected.as_bytes()));

@@ -16,11 +16,16 @@ pub enum Encoding {
 impl Encoding {
     pub fn from_content_type(ct: Option<&str>) -> Result<Self, Error> {
         let raw = ct.unwrap_or("");
-        let mime = raw.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let mime = raw
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         match mime.as_str() {
-            "application/x-protobuf" | "application/protobuf" | "application/vnd.google.protobuf" => {
-                Ok(Encoding::Protobuf)
-            }
+            "application/x-protobuf"
+            | "application/protobuf"
+            | "application/vnd.google.protobuf" => Ok(Encoding::Protobuf),
             "application/json" => Ok(Encoding::Json),
             _ => Err(Error::UnsupportedMediaType(raw.to_string())),
         }
@@ -39,7 +44,10 @@ impl Encoding {
 pub fn gunzip_limited(input: &[u8], limit: usize) -> Result<Vec<u8>, Error> {
     let mut out = Vec::with_capacity(input.len().saturating_mul(4).min(limit));
     let decoder = flate2::read::MultiGzDecoder::new(input);
-    decoder.take(limit as u64 + 1).read_to_end(&mut out).map_err(Error::BadGzip)?;
+    decoder
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(Error::BadGzip)?;
     if out.len() > limit {
         return Err(Error::TooLarge { limit });
     }
@@ -60,7 +68,11 @@ pub fn decode_content(encoding: Option<&str>, body: &[u8], limit: usize) -> Resu
     }
 }
 
-pub fn decode_request(signal: Signal, encoding: Encoding, bytes: &[u8]) -> Result<ExportRequest, Error> {
+pub fn decode_request(
+    signal: Signal,
+    encoding: Encoding,
+    bytes: &[u8],
+) -> Result<ExportRequest, Error> {
     match encoding {
         Encoding::Protobuf => Ok(ExportRequest::decode_proto(signal, bytes)?),
         Encoding::Json => Ok(ExportRequest::decode_json(signal, bytes)?),
@@ -80,26 +92,44 @@ mod tests {
 
     #[test]
     fn gzip_within_limit_inflates() {
-        assert_eq!(decode_content(Some("gzip"), &gzip(b"hello"), 100).unwrap(), b"hello");
+        assert_eq!(
+            decode_content(Some("gzip"), &gzip(b"hello"), 100).unwrap(),
+            b"hello"
+        );
     }
 
     #[test]
     fn gzip_bomb_stops_at_the_limit() {
         let bomb = gzip(&vec![0u8; 50 * 1024 * 1024]);
         assert!(bomb.len() < 100 * 1024);
-        assert!(matches!(decode_content(Some("gzip"), &bomb, 1024 * 1024), Err(Error::TooLarge { .. })));
+        assert!(matches!(
+            decode_content(Some("gzip"), &bomb, 1024 * 1024),
+            Err(Error::TooLarge { .. })
+        ));
     }
 
     #[test]
     fn bad_gzip_and_unknown_encoding() {
-        assert!(matches!(decode_content(Some("gzip"), b"not gzip", 100), Err(Error::BadGzip(_))));
-        assert!(matches!(decode_content(Some("br"), b"x", 100), Err(Error::UnsupportedEncoding(_))));
+        assert!(matches!(
+            decode_content(Some("gzip"), b"not gzip", 100),
+            Err(Error::BadGzip(_))
+        ));
+        assert!(matches!(
+            decode_content(Some("br"), b"x", 100),
+            Err(Error::UnsupportedEncoding(_))
+        ));
     }
 
     #[test]
     fn content_types() {
-        assert_eq!(Encoding::from_content_type(Some("application/json; charset=utf-8")).unwrap(), Encoding::Json);
-        assert_eq!(Encoding::from_content_type(Some("application/x-protobuf")).unwrap(), Encoding::Protobuf);
+        assert_eq!(
+            Encoding::from_content_type(Some("application/json; charset=utf-8")).unwrap(),
+            Encoding::Json
+        );
+        assert_eq!(
+            Encoding::from_content_type(Some("application/x-protobuf")).unwrap(),
+            Encoding::Protobuf
+        );
         assert!(Encoding::from_content_type(Some("text/plain")).is_err());
         assert!(Encoding::from_content_type(None).is_err());
     }

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{LogsService, LogsServiceServer};
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
+    LogsService, LogsServiceServer,
+};
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
@@ -13,7 +15,9 @@ use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
@@ -44,7 +48,12 @@ impl GrpcIngest {
 }
 
 fn rejected(o: &ExportOutcome) -> Option<(i64, String)> {
-    (o.rejected > 0).then(|| (i64::try_from(o.rejected).unwrap_or(i64::MAX), o.message.clone().unwrap_or_default()))
+    (o.rejected > 0).then(|| {
+        (
+            i64::try_from(o.rejected).unwrap_or(i64::MAX),
+            o.message.clone().unwrap_or_default(),
+        )
+    })
 }
 
 #[tonic::async_trait]
@@ -53,10 +62,14 @@ impl TraceService for GrpcIngest {
         &self,
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let o = self.ingest(ExportRequest::Traces(request.into_inner())).await?;
+        let o = self
+            .ingest(ExportRequest::Traces(request.into_inner()))
+            .await?;
         Ok(Response::new(ExportTraceServiceResponse {
-            partial_success: rejected(&o)
-                .map(|(n, m)| ExportTracePartialSuccess { rejected_spans: n, error_message: m }),
+            partial_success: rejected(&o).map(|(n, m)| ExportTracePartialSuccess {
+                rejected_spans: n,
+                error_message: m,
+            }),
         }))
     }
 }
@@ -67,10 +80,14 @@ impl LogsService for GrpcIngest {
         &self,
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        let o = self.ingest(ExportRequest::Logs(request.into_inner())).await?;
+        let o = self
+            .ingest(ExportRequest::Logs(request.into_inner()))
+            .await?;
         Ok(Response::new(ExportLogsServiceResponse {
-            partial_success: rejected(&o)
-                .map(|(n, m)| ExportLogsPartialSuccess { rejected_log_records: n, error_message: m }),
+            partial_success: rejected(&o).map(|(n, m)| ExportLogsPartialSuccess {
+                rejected_log_records: n,
+                error_message: m,
+            }),
         }))
     }
 }
@@ -81,10 +98,14 @@ impl MetricsService for GrpcIngest {
         &self,
         request: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        let o = self.ingest(ExportRequest::Metrics(request.into_inner())).await?;
+        let o = self
+            .ingest(ExportRequest::Metrics(request.into_inner()))
+            .await?;
         Ok(Response::new(ExportMetricsServiceResponse {
-            partial_success: rejected(&o)
-                .map(|(n, m)| ExportMetricsPartialSuccess { rejected_data_points: n, error_message: m }),
+            partial_success: rejected(&o).map(|(n, m)| ExportMetricsPartialSuccess {
+                rejected_data_points: n,
+                error_message: m,
+            }),
         }))
     }
 }
@@ -93,10 +114,15 @@ impl MetricsService for GrpcIngest {
 /// when configured, the bearer-token check.
 pub fn routes(collector: Arc<Collector>, auth_token: Option<Arc<str>>) -> tonic::service::Routes {
     let limit = collector.config().max_body_bytes;
-    let ingest = GrpcIngest { collector: Arc::clone(&collector) };
+    let ingest = GrpcIngest {
+        collector: Arc::clone(&collector),
+    };
     let check = move |req: Request<()>| -> Result<Request<()>, Status> {
         if let Some(expected) = &auth_token {
-            let presented = req.metadata().get("authorization").and_then(|v| v.to_str().ok());
+            let presented = req
+                .metadata()
+                .get("authorization")
+                .and_then(|v| v.to_str().ok());
             if !token_matches(presented, expected) {
                 let e = Error::Unauthenticated;
                 collector.count_error(&e);
@@ -117,9 +143,17 @@ pub fn routes(collector: Arc<Collector>, auth_token: Option<Arc<str>>) -> tonic:
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip)
         .max_decoding_message_size(limit);
-    tonic::service::Routes::new(tonic::service::interceptor::InterceptedService::new(traces, check.clone()))
-        .add_service(tonic::service::interceptor::InterceptedService::new(logs, check.clone()))
-        .add_service(tonic::service::interceptor::InterceptedService::new(metrics, check))
+    tonic::service::Routes::new(tonic::service::interceptor::InterceptedService::new(
+        traces,
+        check.clone(),
+    ))
+    .add_service(tonic::service::interceptor::InterceptedService::new(
+        logs,
+        check.clone(),
+    ))
+    .add_service(tonic::service::interceptor::InterceptedService::new(
+        metrics, check,
+    ))
 }
 
 /// Serves gRPC on `listener` until `shutdown` resolves; in-flight calls finish.

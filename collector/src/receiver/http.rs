@@ -14,11 +14,15 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use opentelemetry_proto::tonic::collector::logs::v1::{ExportLogsPartialSuccess, ExportLogsServiceResponse};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsPartialSuccess, ExportMetricsServiceResponse,
 };
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTracePartialSuccess, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceResponse,
+};
 use prost::Message as _;
 use serde_json::json;
 
@@ -77,7 +81,10 @@ pub fn admin_router(collector: Arc<Collector>) -> Router {
         .route(
             "/metrics",
             get(|State(c): State<Arc<Collector>>| async move {
-                ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], c.render_metrics())
+                (
+                    [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                    c.render_metrics(),
+                )
             }),
         )
         .with_state(collector)
@@ -85,9 +92,13 @@ pub fn admin_router(collector: Arc<Collector>) -> Router {
 
 async fn require_token(State(state): State<HttpState>, req: Request, next: Next) -> Response {
     if let Some(expected) = &state.auth_token {
-        let presented = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let presented = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
         if !token_matches(presented, expected) {
-            let enc = Encoding::from_content_type(content_type(req.headers())).unwrap_or(Encoding::Json);
+            let enc =
+                Encoding::from_content_type(content_type(req.headers())).unwrap_or(Encoding::Json);
             let e = Error::Unauthenticated;
             state.collector.count_error(&e);
             return error_response(&e, enc);
@@ -102,18 +113,32 @@ async fn not_found(State(state): State<HttpState>, req: Request) -> Response {
     error_response(&e, Encoding::Json)
 }
 
-async fn traces(state: State<HttpState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+async fn traces(
+    state: State<HttpState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     export(state, Signal::Traces, headers, body).await
 }
-async fn logs(state: State<HttpState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+async fn logs(
+    state: State<HttpState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     export(state, Signal::Logs, headers, body).await
 }
-async fn metrics(state: State<HttpState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+async fn metrics(
+    state: State<HttpState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     export(state, Signal::Metrics, headers, body).await
 }
 
 fn content_type(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok())
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
 }
 
 async fn export(
@@ -133,10 +158,16 @@ async fn export(
     let limit = collector.config().max_body_bytes;
     let decoded = body
         .map_err(|r| {
-            if r.status() == StatusCode::PAYLOAD_TOO_LARGE { Error::TooLarge { limit } } else { Error::BodyRead(r.body_text()) }
+            if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Error::TooLarge { limit }
+            } else {
+                Error::BodyRead(r.body_text())
+            }
         })
         .and_then(|raw| {
-            let enc = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok());
+            let enc = headers
+                .get(header::CONTENT_ENCODING)
+                .and_then(|v| v.to_str().ok());
             decode_content(enc, &raw, limit)
         })
         .and_then(|bytes| {
@@ -170,22 +201,31 @@ fn success_response(signal: Signal, encoding: Encoding, o: &ExportOutcome) -> Re
                 };
                 json!({"partialSuccess": {key: rejected.to_string(), "errorMessage": message}})
             });
-            partial.unwrap_or_else(|| json!({})).to_string().into_bytes()
+            partial
+                .unwrap_or_else(|| json!({}))
+                .to_string()
+                .into_bytes()
         }
         Encoding::Protobuf => match signal {
             Signal::Traces => ExportTraceServiceResponse {
-                partial_success: (o.rejected > 0)
-                    .then(|| ExportTracePartialSuccess { rejected_spans: rejected, error_message: message }),
+                partial_success: (o.rejected > 0).then_some(ExportTracePartialSuccess {
+                    rejected_spans: rejected,
+                    error_message: message,
+                }),
             }
             .encode_to_vec(),
             Signal::Logs => ExportLogsServiceResponse {
-                partial_success: (o.rejected > 0)
-                    .then(|| ExportLogsPartialSuccess { rejected_log_records: rejected, error_message: message }),
+                partial_success: (o.rejected > 0).then_some(ExportLogsPartialSuccess {
+                    rejected_log_records: rejected,
+                    error_message: message,
+                }),
             }
             .encode_to_vec(),
             Signal::Metrics => ExportMetricsServiceResponse {
-                partial_success: (o.rejected > 0)
-                    .then(|| ExportMetricsPartialSuccess { rejected_data_points: rejected, error_message: message }),
+                partial_success: (o.rejected > 0).then_some(ExportMetricsPartialSuccess {
+                    rejected_data_points: rejected,
+                    error_message: message,
+                }),
             }
             .encode_to_vec(),
         },
@@ -199,13 +239,25 @@ pub fn error_response(e: &Error, encoding: Encoding) -> Response {
     let wire = e.status().wire();
     let message = e.client_message();
     let body = match encoding {
-        Encoding::Json => json!({"code": wire.grpc, "message": message}).to_string().into_bytes(),
-        Encoding::Protobuf => RpcStatus { code: wire.grpc, message }.encode_to_vec(),
+        Encoding::Json => json!({"code": wire.grpc, "message": message})
+            .to_string()
+            .into_bytes(),
+        Encoding::Protobuf => RpcStatus {
+            code: wire.grpc,
+            message,
+        }
+        .encode_to_vec(),
     };
     let status = StatusCode::from_u16(wire.http).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut resp = (status, [(header::CONTENT_TYPE, encoding.content_type())], body).into_response();
+    let mut resp = (
+        status,
+        [(header::CONTENT_TYPE, encoding.content_type())],
+        body,
+    )
+        .into_response();
     if wire.retryable {
-        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
     }
     resp
 }

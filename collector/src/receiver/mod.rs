@@ -6,7 +6,10 @@ pub mod http;
 
 /// Compares a presented bearer token with the configured one in constant time.
 pub fn token_matches(header: Option<&str>, expected: &str) -> bool {
-    let Some(presented) = header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))) else {
+    let Some(presented) = header.and_then(|h| {
+        h.strip_prefix("Bearer ")
+            .or_else(|| h.strip_prefix("bearer "))
+    }) else {
         return false;
     };
     let (a, b) = (presented.trim().as_bytes(), expected.as_bytes());

@@ -18,9 +18,17 @@ pub enum WalError {
     #[error("WAL segment {path} has tag {found:?}, expected {SEGMENT_TAG:?}")]
     WrongTag { path: String, found: Vec<u8> },
     #[error("WAL segment {path}: bad record at byte {offset}: {reason}")]
-    Corrupt { path: String, offset: u64, reason: &'static str },
+    Corrupt {
+        path: String,
+        offset: u64,
+        reason: &'static str,
+    },
     #[error("WAL sequence gap: expected {expected}, found {found} in {path}")]
-    SequenceGap { path: String, expected: u64, found: u64 },
+    SequenceGap {
+        path: String,
+        expected: u64,
+        found: u64,
+    },
     #[error("WAL payload: {0}")]
     BadPayload(&'static str),
     #[error("the WAL writer has stopped")]
@@ -43,7 +51,11 @@ pub fn encode_record(seq: u64, payload: &[u8], out: &mut Vec<u8>) {
 /// Result of decoding the record at the start of `buf`.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Decoded<'a> {
-    Record { seq: u64, payload: &'a [u8], len: usize },
+    Record {
+        seq: u64,
+        payload: &'a [u8],
+        len: usize,
+    },
     /// The buffer ends inside the record (a torn write, if at the end of a file).
     Incomplete,
     Corrupt(&'static str),
@@ -66,7 +78,11 @@ pub fn decode_record(buf: &[u8]) -> Decoded<'_> {
     if actual != crc {
         return Decoded::Corrupt("checksum mismatch");
     }
-    Decoded::Record { seq: u64::from_le_bytes(seq_bytes), payload, len: RECORD_HEADER_LEN + len }
+    Decoded::Record {
+        seq: u64::from_le_bytes(seq_bytes),
+        payload,
+        len: RECORD_HEADER_LEN + len,
+    }
 }
 
 /// Which OTLP signal a record holds.
@@ -120,7 +136,11 @@ impl Payload {
         }
         let signal = Signal::from_u8(bytes[0]).ok_or(WalError::BadPayload("unknown signal"))?;
         let ingest_ns = i64::from_le_bytes(bytes[1..9].try_into().expect("8 bytes"));
-        Ok(Payload { signal, ingest_ns, proto: bytes[9..].to_vec() })
+        Ok(Payload {
+            signal,
+            ingest_ns,
+            proto: bytes[9..].to_vec(),
+        })
     }
 }
 
@@ -132,7 +152,14 @@ mod tests {
     fn record_round_trip() {
         let mut buf = Vec::new();
         encode_record(7, b"hello", &mut buf);
-        assert_eq!(decode_record(&buf), Decoded::Record { seq: 7, payload: b"hello", len: buf.len() });
+        assert_eq!(
+            decode_record(&buf),
+            Decoded::Record {
+                seq: 7,
+                payload: b"hello",
+                len: buf.len()
+            }
+        );
     }
 
     #[test]
@@ -140,26 +167,40 @@ mod tests {
         let mut buf = Vec::new();
         encode_record(1, b"payload", &mut buf);
         for cut in 0..buf.len() {
-            assert_eq!(decode_record(&buf[..cut]), Decoded::Incomplete, "cut at {cut}");
+            assert_eq!(
+                decode_record(&buf[..cut]),
+                Decoded::Incomplete,
+                "cut at {cut}"
+            );
         }
         let mut bad = buf.clone();
         *bad.last_mut().unwrap() ^= 1;
         assert_eq!(decode_record(&bad), Decoded::Corrupt("checksum mismatch"));
         let mut bad_seq = buf.clone();
         bad_seq[9] ^= 1;
-        assert_eq!(decode_record(&bad_seq), Decoded::Corrupt("checksum mismatch"));
+        assert_eq!(
+            decode_record(&bad_seq),
+            Decoded::Corrupt("checksum mismatch")
+        );
     }
 
     #[test]
     fn absurd_length_is_corrupt_not_an_allocation() {
         let mut buf = vec![0xff, 0xff, 0xff, 0x7f];
         buf.extend_from_slice(&[0; 12]);
-        assert_eq!(decode_record(&buf), Decoded::Corrupt("length over the record limit"));
+        assert_eq!(
+            decode_record(&buf),
+            Decoded::Corrupt("length over the record limit")
+        );
     }
 
     #[test]
     fn payload_round_trip() {
-        let p = Payload { signal: Signal::Logs, ingest_ns: -5, proto: vec![1, 2, 3] };
+        let p = Payload {
+            signal: Signal::Logs,
+            ingest_ns: -5,
+            proto: vec![1, 2, 3],
+        };
         assert_eq!(Payload::decode(&p.encode()).unwrap(), p);
         assert!(Payload::decode(&[9; 10]).is_err());
     }

@@ -33,7 +33,11 @@ pub fn read_wal(
     mut each: impl FnMut(ReplayedRecord) -> Result<(), WalError>,
 ) -> Result<ReplaySummary, WalError> {
     let segments = list_segments(dir)?;
-    let mut summary = ReplaySummary { segments: segments.len(), next_seq: first_seq_hint, ..Default::default() };
+    let mut summary = ReplaySummary {
+        segments: segments.len(),
+        next_seq: first_seq_hint,
+        ..Default::default()
+    };
     let mut expected: Option<u64> = None;
     for (i, (first_seq, path)) in segments.iter().enumerate() {
         let is_last = i + 1 == segments.len();
@@ -51,7 +55,10 @@ pub fn read_wal(
             return Err(WalError::ShortSegment { path: seg });
         }
         if &bytes[..8] != SEGMENT_TAG {
-            return Err(WalError::WrongTag { path: seg, found: bytes[..8].to_vec() });
+            return Err(WalError::WrongTag {
+                path: seg,
+                found: bytes[..8].to_vec(),
+            });
         }
         let mut offset = SEGMENT_TAG.len();
         let mut seq_expected = expected.unwrap_or(*first_seq);
@@ -59,9 +66,16 @@ pub fn read_wal(
             match decode_record(&bytes[offset..]) {
                 Decoded::Record { seq, payload, len } => {
                     if seq != seq_expected {
-                        return Err(WalError::SequenceGap { path: seg, expected: seq_expected, found: seq });
+                        return Err(WalError::SequenceGap {
+                            path: seg,
+                            expected: seq_expected,
+                            found: seq,
+                        });
                     }
-                    each(ReplayedRecord { seq, payload: payload.to_vec() })?;
+                    each(ReplayedRecord {
+                        seq,
+                        payload: payload.to_vec(),
+                    })?;
                     summary.records += 1;
                     seq_expected = seq + 1;
                     offset += len;
@@ -76,10 +90,18 @@ pub fn read_wal(
                     break;
                 }
                 Decoded::Incomplete => {
-                    return Err(WalError::Corrupt { path: seg, offset: offset as u64, reason: "truncated record" });
+                    return Err(WalError::Corrupt {
+                        path: seg,
+                        offset: offset as u64,
+                        reason: "truncated record",
+                    });
                 }
                 Decoded::Corrupt(reason) => {
-                    return Err(WalError::Corrupt { path: seg, offset: offset as u64, reason });
+                    return Err(WalError::Corrupt {
+                        path: seg,
+                        offset: offset as u64,
+                        reason,
+                    });
                 }
             }
         }

@@ -29,7 +29,12 @@ pub struct WalConfig {
 
 impl WalConfig {
     pub fn new(dir: PathBuf) -> Self {
-        WalConfig { dir, segment_bytes: 64 * 1024 * 1024, queue_len: 4096, max_group_bytes: 16 * 1024 * 1024 }
+        WalConfig {
+            dir,
+            segment_bytes: 64 * 1024 * 1024,
+            queue_len: 4096,
+            max_group_bytes: 16 * 1024 * 1024,
+        }
     }
 }
 
@@ -60,17 +65,37 @@ impl WalWriter {
         std::fs::create_dir_all(&config.dir)?;
         let segment = Segment::create(&config.dir, next_seq)?;
         let (tx, rx) = sync_channel(config.queue_len);
-        let mut state = WriterState { config, segment, next_seq, buffer, metrics, failed: None };
-        let thread = std::thread::Builder::new().name("vigil-wal".into()).spawn(move || state.run(rx))?;
-        Ok(WalWriter { tx: Mutex::new(Some(tx)), thread: Mutex::new(Some(thread)) })
+        let mut state = WriterState {
+            config,
+            segment,
+            next_seq,
+            buffer,
+            metrics,
+            failed: None,
+        };
+        let thread = std::thread::Builder::new()
+            .name("vigil-wal".into())
+            .spawn(move || state.run(rx))?;
+        Ok(WalWriter {
+            tx: Mutex::new(Some(tx)),
+            thread: Mutex::new(Some(thread)),
+        })
     }
 
     /// Appends `payload`; resolves once it is fsync'd and `rows` are in the hot
     /// buffer, with the record's sequence number.
     pub async fn append(&self, payload: Vec<u8>, rows: TableBatches) -> Result<u64, Arc<WalError>> {
         let (done, wait) = oneshot::channel();
-        let tx = self.tx.lock().clone().ok_or_else(|| Arc::new(WalError::Closed))?;
-        match tx.try_send(Append { payload, rows, done }) {
+        let tx = self
+            .tx
+            .lock()
+            .clone()
+            .ok_or_else(|| Arc::new(WalError::Closed))?;
+        match tx.try_send(Append {
+            payload,
+            rows,
+            done,
+        }) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => return Err(Arc::new(WalError::Full)),
             Err(TrySendError::Disconnected(_)) => return Err(Arc::new(WalError::Closed)),
@@ -104,11 +129,17 @@ struct Segment {
 impl Segment {
     fn create(dir: &Path, first_seq: u64) -> Result<Self, WalError> {
         let path = segment_path(dir, first_seq);
-        let mut file = OpenOptions::new().create_new(true).write(true).open(&path)?;
+        let mut file = OpenOptions::new()
+            .create_new(true)
+            .write(true)
+            .open(&path)?;
         file.write_all(SEGMENT_TAG)?;
         file.sync_all()?;
         fsync_dir(dir)?;
-        Ok(Segment { file, bytes: SEGMENT_TAG.len() as u64 })
+        Ok(Segment {
+            file,
+            bytes: SEGMENT_TAG.len() as u64,
+        })
     }
 }
 

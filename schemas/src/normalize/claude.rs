@@ -11,9 +11,18 @@ use crate::otlp::text;
 
 fn event_name(ctx: &LogCtx<'_>) -> Option<String> {
     let from_attr = ctx.attrs.string("event.name");
-    let from_body = ctx.rec.body.as_ref().map(text).filter(|b| b.starts_with("claude_code."));
+    let from_body = ctx
+        .rec
+        .body
+        .as_ref()
+        .map(text)
+        .filter(|b| b.starts_with("claude_code."));
     let name = from_attr.or(from_body)?;
-    Some(name.strip_prefix("claude_code.").unwrap_or(&name).to_string())
+    Some(
+        name.strip_prefix("claude_code.")
+            .unwrap_or(&name)
+            .to_string(),
+    )
 }
 
 fn common(ctx: &LogCtx<'_>, kind: &'static str, name: &str) -> AgentEvent {
@@ -23,7 +32,9 @@ fn common(ctx: &LogCtx<'_>, kind: &'static str, name: &str) -> AgentEvent {
     e.turn_id = a.string("prompt.id");
     e.seq = a.i64("event.sequence");
     e.agent = Some("claude_code".into());
-    e.agent_version = a.string("app.version").or_else(|| ctx.origin.service_version.clone());
+    e.agent_version = a
+        .string("app.version")
+        .or_else(|| ctx.origin.service_version.clone());
     e.user_id = a.first_of(&["user.email", "user.account_uuid", "user.id"]);
     e.tool_name = a.string("tool_name");
     e.tool_call_id = a.string("tool_use_id");
@@ -41,7 +52,10 @@ fn tool_input(ctx: &LogCtx<'_>) -> (Value, Value) {
 
 fn apply_tool(e: &mut AgentEvent, params: &Value, input: &Value) {
     let tool = e.tool_name.clone().unwrap_or_default();
-    let command = params.get("full_command").and_then(Value::as_str).map(str::to_string);
+    let command = params
+        .get("full_command")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let source = if input.is_object() { input } else { params };
     let f = tool_facts(&tool, source, command);
     e.command = f.command;
@@ -108,7 +122,9 @@ pub(super) fn log_event(ctx: &LogCtx<'_>) -> Option<AgentEvent> {
                 e.kind = kind::MCP_CALL;
             }
             e.duration_ms = a.i64("duration_ms");
-            e.outcome = a.bool("success").map(|s| if s { "success" } else { "failure" }.to_string());
+            e.outcome = a
+                .bool("success")
+                .map(|s| if s { "success" } else { "failure" }.to_string());
             e.output_bytes = a.i64("tool_result_size_bytes");
             e.text = a.string("error");
             // older releases put the decision on the result too
@@ -145,7 +161,8 @@ pub(super) fn span_event(ctx: &SpanCtx<'_>) -> Option<AgentEvent> {
     match ctx.span.name.as_str() {
         "claude_code.tool" => {
             let mut e = span_common(ctx, kind::TOOL_CALL);
-            let input = serde_json::json!({"file_path": a.string("file_path"), "url": a.string("url")});
+            let input =
+                serde_json::json!({"file_path": a.string("file_path"), "url": a.string("url")});
             let tool = e.tool_name.clone().unwrap_or_default();
             let f = tool_facts(&tool, &input, a.string("full_command"));
             e.command = f.command;
@@ -164,7 +181,9 @@ pub(super) fn span_event(ctx: &SpanCtx<'_>) -> Option<AgentEvent> {
         }
         "claude_code.tool.execution" => {
             let mut e = span_common(ctx, kind::TOOL_RESULT);
-            e.outcome = a.bool("success").map(|s| if s { "success" } else { "failure" }.to_string());
+            e.outcome = a
+                .bool("success")
+                .map(|s| if s { "success" } else { "failure" }.to_string());
             Some(e)
         }
         // the prompt and model calls come from the log events
@@ -188,7 +207,9 @@ pub(super) fn link_children_to_tools(events: &mut Vec<AgentEvent>) {
         if child.kind != kind::TOOL_DECISION && child.kind != kind::TOOL_RESULT {
             continue;
         }
-        let Some(&p) = child.parent_span_id.as_ref().and_then(|ps| parents.get(ps)) else { continue };
+        let Some(&p) = child.parent_span_id.as_ref().and_then(|ps| parents.get(ps)) else {
+            continue;
+        };
         let child = events[i].clone();
         let parent = &mut events[p];
         if child.kind == kind::TOOL_DECISION {

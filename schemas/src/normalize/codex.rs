@@ -13,28 +13,35 @@ use crate::events::kind;
 
 /// The first words of the prompt Codex gives its automated reviewer.
 pub const REVIEWER_PROMPT_PREFIX: &str = "The following is the Codex agent history";
-static REVIEWED_SESSION: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"Reviewed Codex session id:\s*([0-9A-Za-z-]{8,})").expect("valid regex"));
+static REVIEWED_SESSION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"Reviewed Codex session id:\s*([0-9A-Za-z-]{8,})").expect("valid regex")
+});
 
 /// The exit code in an exec result (`Process exited with code N`, `exit code N`).
 fn exit_code(output: &str) -> Option<i32> {
     let rest = ["Process exited with code ", "exit code: ", "exit code "]
         .iter()
         .find_map(|marker| output.find(marker).map(|i| &output[i + marker.len()..]))?;
-    let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '-')).unwrap_or(rest.len());
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '-'))
+        .unwrap_or(rest.len());
     rest[..end].parse().ok()
 }
 
 /// Output text that means exec policy or the approval policy refused the command
 /// before it ran (no `tool_decision` is logged for these).
 fn policy_rejection(output: &str) -> bool {
-    output.contains("Rejected(") || output.contains("approval policy is Never") || output.contains("rejected by policy")
+    output.contains("Rejected(")
+        || output.contains("approval policy is Never")
+        || output.contains("rejected by policy")
 }
 
 /// Output text of a call the user or reviewer refused (a `tool_decision` says who).
 fn declined(output: &str) -> bool {
     let o = output.to_ascii_lowercase();
-    o.contains("rejected due to unacceptable risk") || o.contains("rejected by user") || o.contains("user rejected")
+    o.contains("rejected due to unacceptable risk")
+        || o.contains("rejected by user")
+        || o.contains("user rejected")
 }
 
 fn common(ctx: &LogCtx<'_>, kind: &'static str) -> AgentEvent {
@@ -43,7 +50,9 @@ fn common(ctx: &LogCtx<'_>, kind: &'static str) -> AgentEvent {
     let mut e = ctx.event(kind, name);
     e.session_id = a.string("conversation.id");
     e.agent = Some("codex".into());
-    e.agent_version = a.first_of(&["app.version"]).or_else(|| ctx.origin.service_version.clone());
+    e.agent_version = a
+        .first_of(&["app.version"])
+        .or_else(|| ctx.origin.service_version.clone());
     e.user_id = a.first_of(&["user.account_id", "user.email"]);
     e.model = a.string("model");
     e.tool_call_id = a.first_of(&["call_id", "item.id"]);
@@ -66,7 +75,10 @@ fn apply_tool_facts(e: &mut AgentEvent, f: ToolFacts) {
 
 /// Bytes after the `Output:` line of an exec result; `None` if there is none.
 pub fn output_body(output: &str) -> Option<&str> {
-    output.split_once("\nOutput:\n").map(|(_, body)| body).or_else(|| output.strip_prefix("Output:\n"))
+    output
+        .split_once("\nOutput:\n")
+        .map(|(_, body)| body)
+        .or_else(|| output.strip_prefix("Output:\n"))
 }
 
 pub(super) fn log_event(ctx: &LogCtx<'_>) -> Option<AgentEvent> {
@@ -105,7 +117,9 @@ pub(super) fn log_event(ctx: &LogCtx<'_>) -> Option<AgentEvent> {
         "api_request" | "websocket_request" => {
             let mut e = common(ctx, kind::MODEL_CALL);
             e.duration_ms = a.i64("duration_ms");
-            e.outcome = a.string("http.response.status_code").or_else(|| a.string("error.message"));
+            e.outcome = a
+                .string("http.response.status_code")
+                .or_else(|| a.string("error.message"));
             Some(e)
         }
         "sse_event" | "websocket_event" => {
@@ -120,7 +134,9 @@ pub(super) fn log_event(ctx: &LogCtx<'_>) -> Option<AgentEvent> {
             let mut e = common(ctx, kind::TOOL_DECISION);
             e.decision = a.str("decision").and_then(|d| decision(&d));
             e.decision_source = a.str("source").and_then(|s| decision_source(&s));
-            e.mcp_server = a.string("mcp_server").or_else(|| e.tool_name.as_deref().and_then(mcp_server_of));
+            e.mcp_server = a
+                .string("mcp_server")
+                .or_else(|| e.tool_name.as_deref().and_then(mcp_server_of));
             Some(e)
         }
         "sandbox_outcome" => {
@@ -138,7 +154,10 @@ pub(super) fn log_event(ctx: &LogCtx<'_>) -> Option<AgentEvent> {
         "guardian_assessment" => {
             let mut e = common(ctx, kind::REVIEW);
             e.tool_call_id = a.first_of(&["item.id", "call_id"]);
-            e.decision = a.first_of(&["outcome", "status"]).as_deref().and_then(decision);
+            e.decision = a
+                .first_of(&["outcome", "status"])
+                .as_deref()
+                .and_then(decision);
             e.decision_source = Some("reviewer");
             e.outcome = a.string("risk_level");
             e.text = a.string("rationale");
@@ -147,7 +166,9 @@ pub(super) fn log_event(ctx: &LogCtx<'_>) -> Option<AgentEvent> {
         _ if a.has("decision") && (a.has("host") || a.has("domain")) => {
             // network-proxy verdicts (the event name has changed between releases)
             let mut e = common(ctx, kind::NETWORK);
-            e.network_host = a.first_of(&["host", "domain"]).map(|h| h.to_ascii_lowercase());
+            e.network_host = a
+                .first_of(&["host", "domain"])
+                .map(|h| h.to_ascii_lowercase());
             e.network_decision = a.str("decision").and_then(|d| decision(&d));
             e.decision = e.network_decision;
             e.decision_source = Some("proxy");
@@ -185,7 +206,8 @@ fn tool_result(ctx: &LogCtx<'_>) -> AgentEvent {
         e.exit_code = exit_code(&output);
         e.output_bytes = output_body(&output).map(|b| b.len() as i64).or_else(|| {
             // non-exec tools return their output as is
-            (!is_plan_tool(&tool) && !tool.contains("exec") && !tool.contains("shell")).then_some(output.len() as i64)
+            (!is_plan_tool(&tool) && !tool.contains("exec") && !tool.contains("shell"))
+                .then_some(output.len() as i64)
         });
     }
     e
@@ -195,7 +217,10 @@ fn tool_result(ctx: &LogCtx<'_>) -> AgentEvent {
 pub(super) fn span_event(ctx: &SpanCtx<'_>) -> Option<AgentEvent> {
     let a = ctx.attrs;
     let call_id = a.string("call_id")?;
-    if !(ctx.span.name == "exec_command" || ctx.span.name.ends_with("tool_call") || a.has("tool_name")) {
+    if !(ctx.span.name == "exec_command"
+        || ctx.span.name.ends_with("tool_call")
+        || a.has("tool_name"))
+    {
         return None;
     }
     let mut e = ctx.event(kind::TOOL_CALL);
@@ -203,7 +228,9 @@ pub(super) fn span_event(ctx: &SpanCtx<'_>) -> Option<AgentEvent> {
     e.agent = Some("codex".into());
     e.agent_version = ctx.origin.service_version.clone();
     e.tool_call_id = Some(call_id);
-    e.tool_name = a.string("tool_name").or_else(|| Some(ctx.span.name.clone()));
+    e.tool_name = a
+        .string("tool_name")
+        .or_else(|| Some(ctx.span.name.clone()));
     e.turn_id = a.first_of(&["turn.id", "turn_id"]);
     Some(e)
 }

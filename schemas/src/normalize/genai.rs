@@ -10,7 +10,14 @@ use super::{AgentEvent, LogCtx, SpanCtx, stable_id};
 use crate::events::kind;
 use crate::otlp::{Attrs, to_json};
 
-const REFUSAL_WORDS: [&str; 6] = ["blocked", "denied", "refused", "not permitted", "not allowed", "forbidden"];
+const REFUSAL_WORDS: [&str; 6] = [
+    "blocked",
+    "denied",
+    "refused",
+    "not permitted",
+    "not allowed",
+    "forbidden",
+];
 
 fn refusal(text: &str) -> bool {
     let t = text.to_ascii_lowercase();
@@ -25,7 +32,9 @@ fn span_common(ctx: &SpanCtx<'_>, kind: &'static str) -> AgentEvent {
     let a = ctx.attrs;
     let mut e = ctx.event(kind);
     e.session_id = session_of(a);
-    e.agent = a.first_of(&["gen_ai.agent.name", "gen_ai.agent.id"]).or_else(|| ctx.origin.service_name.clone());
+    e.agent = a
+        .first_of(&["gen_ai.agent.name", "gen_ai.agent.id"])
+        .or_else(|| ctx.origin.service_name.clone());
     e.agent_version = ctx.origin.service_version.clone();
     e.user_id = a.first_of(&["user.id", "enduser.id"]);
     e
@@ -34,23 +43,39 @@ fn span_common(ctx: &SpanCtx<'_>, kind: &'static str) -> AgentEvent {
 /// The last user message in `gen_ai.input.messages` (JSON), if any.
 fn last_user_message(a: Attrs<'_>) -> Option<String> {
     let msgs = a.json("gen_ai.input.messages")?;
-    let user = msgs.as_array()?.iter().rev().find(|m| m.get("role").and_then(Value::as_str) == Some("user"))?;
+    let user = msgs
+        .as_array()?
+        .iter()
+        .rev()
+        .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))?;
     if let Some(parts) = user.get("parts").and_then(Value::as_array) {
-        let text: Vec<&str> = parts.iter().filter_map(|p| p.get("content").and_then(Value::as_str)).collect();
+        let text: Vec<&str> = parts
+            .iter()
+            .filter_map(|p| p.get("content").and_then(Value::as_str))
+            .collect();
         return (!text.is_empty()).then(|| text.join("\n"));
     }
-    user.get("content").and_then(Value::as_str).map(str::to_string)
+    user.get("content")
+        .and_then(Value::as_str)
+        .map(str::to_string)
 }
 
 pub(super) fn span_event(ctx: &SpanCtx<'_>) -> Option<AgentEvent> {
     let a = ctx.attrs;
     let op = a.string("gen_ai.operation.name");
-    let oi_kind = a.string("openinference.span.kind").map(|k| k.to_ascii_uppercase());
+    let oi_kind = a
+        .string("openinference.span.kind")
+        .map(|k| k.to_ascii_uppercase());
     let mcp_method = a.string("mcp.method.name");
     match (op.as_deref(), oi_kind.as_deref(), mcp_method.as_deref()) {
-        (Some("chat" | "text_completion" | "generate_content" | "embeddings"), _, _) | (None, Some("LLM"), _) => {
+        (Some("chat" | "text_completion" | "generate_content" | "embeddings"), _, _)
+        | (None, Some("LLM"), _) => {
             let mut e = span_common(ctx, kind::MODEL_CALL);
-            e.model = a.first_of(&["gen_ai.response.model", "gen_ai.request.model", "llm.model_name"]);
+            e.model = a.first_of(&[
+                "gen_ai.response.model",
+                "gen_ai.request.model",
+                "llm.model_name",
+            ]);
             e.input_tokens = a
                 .i64("gen_ai.usage.input_tokens")
                 .or_else(|| a.i64("gen_ai.usage.prompt_tokens"))
@@ -60,7 +85,9 @@ pub(super) fn span_event(ctx: &SpanCtx<'_>) -> Option<AgentEvent> {
                 .or_else(|| a.i64("gen_ai.usage.completion_tokens"))
                 .or_else(|| a.i64("llm.token_count.completion"));
             e.text = a.first_of(&["gen_ai.provider.name", "gen_ai.system", "llm.provider"]);
-            e.outcome = ctx.status_is_error().then(|| a.string("error.type").unwrap_or_else(|| "error".into()));
+            e.outcome = ctx
+                .status_is_error()
+                .then(|| a.string("error.type").unwrap_or_else(|| "error".into()));
             Some(e)
         }
         (Some("invoke_agent"), _, _) | (None, Some("AGENT"), _) => {
@@ -69,7 +96,9 @@ pub(super) fn span_event(ctx: &SpanCtx<'_>) -> Option<AgentEvent> {
             e.text = Some(prompt);
             Some(e)
         }
-        (Some("execute_tool"), _, _) | (None, Some("TOOL"), _) | (None, None, Some("tools/call")) => Some(tool_span(ctx)),
+        (Some("execute_tool"), _, _)
+        | (None, Some("TOOL"), _)
+        | (None, None, Some("tools/call")) => Some(tool_span(ctx)),
         _ => None,
     }
 }
@@ -77,7 +106,14 @@ pub(super) fn span_event(ctx: &SpanCtx<'_>) -> Option<AgentEvent> {
 fn tool_span(ctx: &SpanCtx<'_>) -> AgentEvent {
     let a = ctx.attrs;
     let is_mcp = a.has("mcp.method.name") || a.string("gen_ai.tool.type").as_deref() == Some("mcp");
-    let mut e = span_common(ctx, if is_mcp { kind::MCP_CALL } else { kind::TOOL_RESULT });
+    let mut e = span_common(
+        ctx,
+        if is_mcp {
+            kind::MCP_CALL
+        } else {
+            kind::TOOL_RESULT
+        },
+    );
     e.tool_name = a.first_of(&["gen_ai.tool.name", "tool.name"]);
     e.tool_call_id = a.first_of(&["gen_ai.tool.call.id", "tool_call.id"]);
     let args = a
@@ -100,10 +136,14 @@ fn tool_span(ctx: &SpanCtx<'_>) -> AgentEvent {
     let result = a.first_of(&["gen_ai.tool.call.result", "output.value"]);
     e.output_bytes = result.as_ref().map(|r| r.len() as i64);
     if ctx.status_is_error() || a.has("error.type") {
-        let why = [result.as_deref(), ctx.span.status.as_ref().map(|s| s.message.as_str()), a.str("error.type").as_deref()]
-            .into_iter()
-            .flatten()
-            .any(refusal);
+        let why = [
+            result.as_deref(),
+            ctx.span.status.as_ref().map(|s| s.message.as_str()),
+            a.str("error.type").as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .any(refusal);
         if why {
             e.decision = Some("deny");
             e.decision_source = Some("app");
@@ -136,14 +176,20 @@ pub(super) fn log_event(ctx: &LogCtx<'_>) -> Option<AgentEvent> {
     };
     let body = match ctx.rec.body.as_ref().map(to_json) {
         // a structured body that was stored as text (raw tables, `vigil reindex`)
-        Some(Value::String(text)) if text.starts_with('{') => serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        Some(Value::String(text)) if text.starts_with('{') => {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        }
         Some(v) => v,
         None => Value::Null,
     };
     let content = body
         .get("content")
         .map(|c| c.as_str().map_or_else(|| c.to_string(), str::to_string))
-        .or_else(|| body.get("message").and_then(|m| m.get("content")).map(|c| c.as_str().map_or_else(|| c.to_string(), str::to_string)))
+        .or_else(|| {
+            body.get("message")
+                .and_then(|m| m.get("content"))
+                .map(|c| c.as_str().map_or_else(|| c.to_string(), str::to_string))
+        })
         .or_else(|| a.string("gen_ai.event.content"))
         .or_else(|| body.as_str().map(str::to_string));
     let mut e = ctx.event(kind, Some(name.to_string()));
@@ -156,7 +202,12 @@ pub(super) fn log_event(ctx: &LogCtx<'_>) -> Option<AgentEvent> {
     if kind != kind::MODEL_CALL {
         let trace = e.trace_id.clone().unwrap_or_default();
         let conv = e.session_id.clone().unwrap_or(trace);
-        e.event_id = stable_id(&[b"genai-msg", conv.as_bytes(), name.as_bytes(), content.as_deref().unwrap_or("").as_bytes()]);
+        e.event_id = stable_id(&[
+            b"genai-msg",
+            conv.as_bytes(),
+            name.as_bytes(),
+            content.as_deref().unwrap_or("").as_bytes(),
+        ]);
     }
     e.text = content;
     Some(e)

@@ -17,7 +17,10 @@ pub mod values;
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Int32Builder, Int64Builder, ListBuilder, RecordBatch, StringBuilder, TimestampNanosecondBuilder, UInt64Array};
+use arrow::array::{
+    ArrayRef, Int32Builder, Int64Builder, ListBuilder, RecordBatch, StringBuilder,
+    TimestampNanosecondBuilder, UInt64Array,
+};
 use arrow::error::ArrowError;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -85,7 +88,9 @@ impl Vendor {
     pub fn detect(service_name: &str, scope_name: &str) -> Vendor {
         if service_name.starts_with("codex") || scope_name.starts_with("codex") {
             Vendor::Codex
-        } else if service_name == "claude-code" || scope_name.starts_with("com.anthropic.claude_code") {
+        } else if service_name == "claude-code"
+            || scope_name.starts_with("com.anthropic.claude_code")
+        {
             Vendor::ClaudeCode
         } else {
             Vendor::GenAi
@@ -153,16 +158,17 @@ fn log_record_id(rec: &LogRecord) -> String {
         .part(&rec.observed_time_unix_nano.to_le_bytes())
         .part(rec.event_name.as_bytes());
     let mut scratch = String::new();
-    let mut text_of = |v: &opentelemetry_proto::tonic::common::v1::AnyValue, h: &mut IdHasher| match &v.value {
-        Some(opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue(s)) => {
-            h.part(s.as_bytes());
-        }
-        _ => {
-            scratch.clear();
-            render_text(v, &mut scratch);
-            h.part(scratch.as_bytes());
-        }
-    };
+    let mut text_of =
+        |v: &opentelemetry_proto::tonic::common::v1::AnyValue, h: &mut IdHasher| match &v.value {
+            Some(opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue(s)) => {
+                h.part(s.as_bytes());
+            }
+            _ => {
+                scratch.clear();
+                render_text(v, &mut scratch);
+                h.part(scratch.as_bytes());
+            }
+        };
     for kv in &rec.attributes {
         h.part(kv.key.as_bytes());
         match &kv.value {
@@ -225,7 +231,8 @@ impl SpanCtx<'_> {
             trace_id: hex_opt(&s.trace_id),
             span_id: hex_opt(&s.span_id),
             parent_span_id: hex_opt(&s.parent_span_id),
-            duration_ms: (s.end_time_unix_nano >= s.start_time_unix_nano && s.start_time_unix_nano > 0)
+            duration_ms: (s.end_time_unix_nano >= s.start_time_unix_nano
+                && s.start_time_unix_nano > 0)
                 .then(|| ((s.end_time_unix_nano - s.start_time_unix_nano) / 1_000_000) as i64),
             source: "otlp_spans",
             ..Default::default()
@@ -267,7 +274,12 @@ pub fn from_logs(req: &ExportLogsServiceRequest, ingest_ns: i64) -> Vec<AgentEve
             let scope_name = sl.scope.as_ref().map_or("", |s| s.name.as_str());
             let vendor = Vendor::detect(origin.service_name.as_deref().unwrap_or(""), scope_name);
             for rec in &sl.log_records {
-                let ctx = LogCtx { origin: &origin, rec, attrs: Attrs(&rec.attributes), ts: log_time(rec, ingest_ns) };
+                let ctx = LogCtx {
+                    origin: &origin,
+                    rec,
+                    attrs: Attrs(&rec.attributes),
+                    ts: log_time(rec, ingest_ns),
+                };
                 let ev = match vendor {
                     Vendor::Codex => codex::log_event(&ctx),
                     Vendor::ClaudeCode => claude::log_event(&ctx),
@@ -293,7 +305,12 @@ pub fn from_spans(req: &ExportTraceServiceRequest, ingest_ns: i64) -> Vec<AgentE
             for span in &ss.spans {
                 let start = ns(span.start_time_unix_nano);
                 let ts = if start > 0 { start } else { ingest_ns };
-                let ctx = SpanCtx { origin: &origin, span, attrs: Attrs(&span.attributes), ts };
+                let ctx = SpanCtx {
+                    origin: &origin,
+                    span,
+                    attrs: Attrs(&span.attributes),
+                    ts,
+                };
                 let ev = match vendor {
                     Vendor::Codex => codex::span_event(&ctx),
                     Vendor::ClaudeCode => claude::span_event(&ctx),
@@ -332,7 +349,10 @@ pub fn to_batch(events: &[AgentEvent]) -> Result<Option<RecordBatch>, ArrowError
         for (b, v) in strs.iter_mut().zip(string_values(e)) {
             b.append_option(v);
         }
-        for (list, paths) in [(&mut paths_read, &e.paths_read), (&mut paths_written, &e.paths_written)] {
+        for (list, paths) in [
+            (&mut paths_read, &e.paths_read),
+            (&mut paths_written, &e.paths_written),
+        ] {
             if paths.is_empty() {
                 list.append_null();
             } else {
@@ -343,15 +363,24 @@ pub fn to_batch(events: &[AgentEvent]) -> Result<Option<RecordBatch>, ArrowError
             }
         }
         exit_code.append_option(e.exit_code);
-        for (b, v) in ints.iter_mut().zip([e.output_bytes, e.input_tokens, e.output_tokens, e.duration_ms]) {
+        for (b, v) in ints.iter_mut().zip([
+            e.output_bytes,
+            e.input_tokens,
+            e.output_tokens,
+            e.duration_ms,
+        ]) {
             b.append_option(v);
         }
         let (d, h) = parts.get(e.ts);
         date.append_value(d);
         hour.append_value(h);
     }
-    let mut s = strs.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef);
-    let mut i = ints.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef);
+    let mut s = strs
+        .into_iter()
+        .map(|mut b| Arc::new(b.finish()) as ArrayRef);
+    let mut i = ints
+        .into_iter()
+        .map(|mut b| Arc::new(b.finish()) as ArrayRef);
     let mut next_s = || s.next().expect("string column");
     let mut next_i = || i.next().expect("int column");
     // column order of AGENT_EVENTS_SCHEMA

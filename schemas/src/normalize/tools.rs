@@ -18,15 +18,23 @@ pub struct ToolFacts {
 /// `mcp__server__tool` → `server`.
 pub fn mcp_server_of(tool_name: &str) -> Option<String> {
     let rest = tool_name.strip_prefix("mcp__")?;
-    rest.split("__").next().filter(|s| !s.is_empty()).map(str::to_string)
+    rest.split("__")
+        .next()
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 pub fn is_plan_tool(tool_name: &str) -> bool {
-    matches!(tool_name, "update_plan" | "TodoWrite" | "todo_write" | "write_todos")
+    matches!(
+        tool_name,
+        "update_plan" | "TodoWrite" | "todo_write" | "write_todos"
+    )
 }
 
 fn str_field<'a>(input: &'a Value, keys: &[&str]) -> Option<&'a str> {
-    keys.iter().find_map(|k| input.get(*k).and_then(Value::as_str)).filter(|s| !s.is_empty())
+    keys.iter()
+        .find_map(|k| input.get(*k).and_then(Value::as_str))
+        .filter(|s| !s.is_empty())
 }
 
 /// The shell command in a tool input: `command`/`cmd` as a string or an argv array.
@@ -35,7 +43,10 @@ pub fn command_of(input: &Value) -> Option<String> {
         match input.get(key) {
             Some(Value::String(s)) if !s.is_empty() => return Some(s.clone()),
             Some(Value::Array(a)) if !a.is_empty() => {
-                let argv: Vec<String> = a.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string)).collect();
+                let argv: Vec<String> = a
+                    .iter()
+                    .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                    .collect();
                 return Some(command_from_argv(&argv));
             }
             _ => {}
@@ -46,8 +57,32 @@ pub fn command_of(input: &Value) -> Option<String> {
 
 fn classify(tool: &str) -> (bool, bool) {
     let t = tool.to_ascii_lowercase();
-    let reads = ["read", "view", "cat", "open", "glob", "grep", "search_file", "list_dir", "ls"].iter().any(|k| t.contains(k));
-    let writes = ["write", "edit", "create", "patch", "delete", "remove", "rename", "move", "notebookedit"].iter().any(|k| t.contains(k));
+    let reads = [
+        "read",
+        "view",
+        "cat",
+        "open",
+        "glob",
+        "grep",
+        "search_file",
+        "list_dir",
+        "ls",
+    ]
+    .iter()
+    .any(|k| t.contains(k));
+    let writes = [
+        "write",
+        "edit",
+        "create",
+        "patch",
+        "delete",
+        "remove",
+        "rename",
+        "move",
+        "notebookedit",
+    ]
+    .iter()
+    .any(|k| t.contains(k));
     (reads && !writes, writes)
 }
 
@@ -56,20 +91,29 @@ fn patch_paths(patch: &str) -> Vec<String> {
     patch
         .lines()
         .filter_map(|l| {
-            ["*** Update File: ", "*** Add File: ", "*** Delete File: ", "*** Move to: "]
-                .iter()
-                .find_map(|p| l.strip_prefix(p))
-                .map(|p| p.trim().to_string())
+            [
+                "*** Update File: ",
+                "*** Add File: ",
+                "*** Delete File: ",
+                "*** Move to: ",
+            ]
+            .iter()
+            .find_map(|p| l.strip_prefix(p))
+            .map(|p| p.trim().to_string())
         })
         .collect()
 }
 
 fn plan_of(input: &Value) -> Option<Value> {
-    let items = input.get("plan").or_else(|| input.get("todos"))?.as_array()?;
+    let items = input
+        .get("plan")
+        .or_else(|| input.get("todos"))?
+        .as_array()?;
     let steps: Vec<Value> = items
         .iter()
         .map(|i| {
-            let step = str_field(i, &["step", "content", "title", "description"]).unwrap_or_default();
+            let step =
+                str_field(i, &["step", "content", "title", "description"]).unwrap_or_default();
             let status = str_field(i, &["status", "state"]).unwrap_or("pending");
             serde_json::json!({"step": step, "status": status})
         })
@@ -80,9 +124,16 @@ fn plan_of(input: &Value) -> Option<Value> {
 /// Facts of one tool call. `input` is the call's arguments as JSON (may be Null);
 /// `command` a command the vendor already extracted.
 pub fn tool_facts(tool_name: &str, input: &Value, command: Option<String>) -> ToolFacts {
-    let mut f = ToolFacts { command: command.or_else(|| command_of(input)), ..Default::default() };
+    let mut f = ToolFacts {
+        command: command.or_else(|| command_of(input)),
+        ..Default::default()
+    };
     if let Some(cmd) = &f.command {
-        let CommandFacts { paths_read, paths_written, network_hosts } = analyze(cmd);
+        let CommandFacts {
+            paths_read,
+            paths_written,
+            network_hosts,
+        } = analyze(cmd);
         f.paths_read = paths_read;
         f.paths_written = paths_written;
         f.network_hosts = network_hosts;
@@ -92,10 +143,15 @@ pub fn tool_facts(tool_name: &str, input: &Value, command: Option<String>) -> To
         f.plan_text = str_field(input, &["explanation"]).map(str::to_string);
         return f;
     }
-    if let Some(patch) = str_field(input, &["input", "patch"]).filter(|p| p.contains("*** Begin Patch")) {
+    if let Some(patch) =
+        str_field(input, &["input", "patch"]).filter(|p| p.contains("*** Begin Patch"))
+    {
         f.paths_written.extend(patch_paths(patch));
     }
-    let path = str_field(input, &["file_path", "path", "notebook_path", "filename", "file"]);
+    let path = str_field(
+        input,
+        &["file_path", "path", "notebook_path", "filename", "file"],
+    );
     let (reads, writes) = classify(tool_name);
     if let Some(p) = path {
         if writes {
@@ -105,7 +161,9 @@ pub fn tool_facts(tool_name: &str, input: &Value, command: Option<String>) -> To
         }
     }
     if let Some(url) = str_field(input, &["url", "uri"])
-        && let Some(host) = url.split_once("://").and_then(|(_, r)| r.split(['/', ':', '?']).next())
+        && let Some(host) = url
+            .split_once("://")
+            .and_then(|(_, r)| r.split(['/', ':', '?']).next())
     {
         f.network_hosts.push(host.to_ascii_lowercase());
     }
@@ -124,24 +182,51 @@ mod tests {
 
     #[test]
     fn codex_exec_arguments() {
-        let f = tool_facts("exec_command", &json!({"cmd": "cat ~/.aws/credentials", "yield_time_ms": 10000}), None);
+        let f = tool_facts(
+            "exec_command",
+            &json!({"cmd": "cat ~/.aws/credentials", "yield_time_ms": 10000}),
+            None,
+        );
         assert_eq!(f.command.as_deref(), Some("cat ~/.aws/credentials"));
         assert_eq!(f.paths_read, vec!["~/.aws/credentials"]);
-        let f = tool_facts("shell", &json!({"command": ["bash", "-lc", "rm -rf build"]}), None);
+        let f = tool_facts(
+            "shell",
+            &json!({"command": ["bash", "-lc", "rm -rf build"]}),
+            None,
+        );
         assert_eq!(f.command.as_deref(), Some("rm -rf build"));
         assert_eq!(f.paths_written, vec!["build"]);
     }
 
     #[test]
     fn claude_tools() {
-        let f = tool_facts("Read", &json!({"file_path": "/home/dev/.aws/credentials"}), None);
+        let f = tool_facts(
+            "Read",
+            &json!({"file_path": "/home/dev/.aws/credentials"}),
+            None,
+        );
         assert_eq!(f.paths_read, vec!["/home/dev/.aws/credentials"]);
-        assert_eq!(f.command.as_deref(), Some("Read /home/dev/.aws/credentials"));
-        let f = tool_facts("Edit", &json!({"file_path": "src/a.rs", "old_string": "x", "new_string": "y"}), None);
+        assert_eq!(
+            f.command.as_deref(),
+            Some("Read /home/dev/.aws/credentials")
+        );
+        let f = tool_facts(
+            "Edit",
+            &json!({"file_path": "src/a.rs", "old_string": "x", "new_string": "y"}),
+            None,
+        );
         assert_eq!(f.paths_written, vec!["src/a.rs"]);
-        let f = tool_facts("WebFetch", &json!({"url": "https://Example.com/readme", "prompt": "summarize"}), None);
+        let f = tool_facts(
+            "WebFetch",
+            &json!({"url": "https://Example.com/readme", "prompt": "summarize"}),
+            None,
+        );
         assert_eq!(f.network_hosts, vec!["example.com"]);
-        let f = tool_facts("TodoWrite", &json!({"todos": [{"content": "a", "status": "completed", "activeForm": "A"}]}), None);
+        let f = tool_facts(
+            "TodoWrite",
+            &json!({"todos": [{"content": "a", "status": "completed", "activeForm": "A"}]}),
+            None,
+        );
         assert_eq!(f.plan, Some(json!([{"step": "a", "status": "completed"}])));
     }
 
@@ -152,15 +237,25 @@ mod tests {
             &json!({"explanation": "why", "plan": [{"step": "s1", "status": "in_progress"}]}),
             None,
         );
-        assert_eq!(f.plan, Some(json!([{"step": "s1", "status": "in_progress"}])));
+        assert_eq!(
+            f.plan,
+            Some(json!([{"step": "s1", "status": "in_progress"}]))
+        );
         assert_eq!(f.plan_text.as_deref(), Some("why"));
-        let f = tool_facts("apply_patch", &json!({"input": "*** Begin Patch\n*** Update File: src/x.rs\n@@\n*** End Patch"}), None);
+        let f = tool_facts(
+            "apply_patch",
+            &json!({"input": "*** Begin Patch\n*** Update File: src/x.rs\n@@\n*** End Patch"}),
+            None,
+        );
         assert_eq!(f.paths_written, vec!["src/x.rs"]);
     }
 
     #[test]
     fn mcp_names() {
-        assert_eq!(mcp_server_of("mcp__shady-tools__exec").as_deref(), Some("shady-tools"));
+        assert_eq!(
+            mcp_server_of("mcp__shady-tools__exec").as_deref(),
+            Some("shady-tools")
+        );
         assert_eq!(mcp_server_of("Bash"), None);
     }
 }
