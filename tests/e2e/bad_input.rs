@@ -449,4 +449,15 @@ async fn sql_api_is_read_only() {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
+    // `curl -d '{"sql": …}'` sends a form content type; the body is JSON all the same
+    let r = server
+        .client
+        .post(format!("http://{}/api/sql", server.http))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(r#"{"sql": "SELECT 1 + 1 AS two"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["rows"][0][0], 2);
 }

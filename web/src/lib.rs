@@ -10,7 +10,6 @@ pub mod error;
 
 use std::sync::Arc;
 
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::{self, Next};
@@ -61,11 +60,15 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// `{"sql": "..."}`. The body is read as JSON whatever the Content-Type, so a
+/// plain `curl -d '{"sql": ...}'` works.
 async fn run_sql(
     State(state): State<AppState>,
-    body: Result<Json<SqlRequest>, JsonRejection>,
+    body: axum::body::Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let Json(req) = body.map_err(|r| ApiError::BadRequest(r.body_text()))?;
+    let req: SqlRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::BadRequest(format!("expected a JSON body {{\"sql\": \"...\"}}: {e}"))
+    })?;
     let result = state.engine.sql(&req.sql).await?;
     Ok(Json(query::format::api_json(&result)?))
 }
