@@ -161,14 +161,7 @@ impl Coverage {
         if self.0.is_empty() {
             return Ok(Some(batch));
         }
-        let dates = batch
-            .column_by_name(COL_DATE)
-            .expect("partition column")
-            .as_string::<i32>();
-        let hours = batch
-            .column_by_name(COL_HOUR)
-            .expect("partition column")
-            .as_string::<i32>();
+        let (dates, hours) = partition_columns(&batch);
         let keep: Vec<u32> = (0..batch.num_rows())
             .filter(|&i| !self.covers(table, dates.value(i), hours.value(i), seq))
             .map(|i| i as u32)
@@ -272,16 +265,22 @@ fn group_by_table(entries: &[Entry]) -> BTreeMap<&'static str, Vec<RecordBatch>>
 /// `(date, hour)`.
 pub type Partition = (String, String);
 
+/// The `date` and `hour` columns every table batch carries.
+fn partition_columns(
+    batch: &RecordBatch,
+) -> (&arrow::array::StringArray, &arrow::array::StringArray) {
+    let col = |name| {
+        batch
+            .column_by_name(name)
+            .expect("partition column")
+            .as_string::<i32>()
+    };
+    (col(COL_DATE), col(COL_HOUR))
+}
+
 /// Splits a batch by its `(date, hour)` columns, sorted within each partition.
 pub fn split_partitions(batch: &RecordBatch) -> Result<Vec<(Partition, RecordBatch)>, Error> {
-    let dates = batch
-        .column_by_name(COL_DATE)
-        .expect("partition column")
-        .as_string::<i32>();
-    let hours = batch
-        .column_by_name(COL_HOUR)
-        .expect("partition column")
-        .as_string::<i32>();
+    let (dates, hours) = partition_columns(batch);
     let mut parts: BTreeMap<(&str, &str), Vec<u32>> = BTreeMap::new();
     for i in 0..batch.num_rows() {
         parts

@@ -298,15 +298,7 @@ fn logs_request(rows: &[(RecordBatch, usize)]) -> (ExportLogsServiceRequest, i64
     (ExportLogsServiceRequest { resource_logs }, ingest_ns)
 }
 
-const SPAN_KINDS: [&str; 6] = [
-    "unspecified",
-    "internal",
-    "server",
-    "client",
-    "producer",
-    "consumer",
-];
-const STATUS: [&str; 3] = ["unset", "ok", "error"];
+use crate::rows::{SPAN_KIND_NAMES as SPAN_KINDS, STATUS_NAMES as STATUS};
 
 fn span_events(json: &str) -> Vec<span::Event> {
     let Ok(serde_json::Value::Array(items)) = serde_json::from_str::<serde_json::Value>(json)

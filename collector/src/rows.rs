@@ -203,7 +203,8 @@ fn zero_seq(n: usize) -> ArrayRef {
     Arc::new(arrow::array::UInt64Array::from(vec![0u64; n]))
 }
 
-const SPAN_KIND_NAMES: [&str; 6] = [
+/// `SpanKind` values as stored in `otlp_spans.kind`.
+pub const SPAN_KIND_NAMES: [&str; 6] = [
     "unspecified",
     "internal",
     "server",
@@ -211,7 +212,8 @@ const SPAN_KIND_NAMES: [&str; 6] = [
     "producer",
     "consumer",
 ];
-const STATUS_NAMES: [&str; 3] = ["unset", "ok", "error"];
+/// `StatusCode` values as stored in `otlp_spans.status_code`.
+pub const STATUS_NAMES: [&str; 3] = ["unset", "ok", "error"];
 
 fn enum_name(names: &[&'static str], v: i32) -> String {
     usize::try_from(v)

@@ -45,24 +45,9 @@ async fn actions(server: &Server, session: &str) -> Vec<Value> {
     let v = server
         .sql(&format!("SELECT {ACTION_COLUMNS} FROM agent_actions WHERE session_id = '{session}' ORDER BY position"))
         .await;
-    let cols: Vec<String> = v["columns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_string())
-        .collect();
-    v["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            Value::Object(
-                cols.iter()
-                    .cloned()
-                    .zip(r.as_array().unwrap().iter().cloned())
-                    .collect(),
-            )
-        })
+    crate::harness::objects(&v)
+        .into_iter()
+        .map(Value::Object)
         .collect()
 }
 

@@ -250,3 +250,24 @@ pub fn python(script: &str, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// An `/api/sql` answer as one JSON object per row, keyed by column.
+pub fn objects(v: &Value) -> Vec<serde_json::Map<String, Value>> {
+    let cols: Vec<String> = v["columns"]
+        .as_array()
+        .expect("columns")
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    v["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            cols.iter()
+                .cloned()
+                .zip(r.as_array().expect("row").iter().cloned())
+                .collect()
+        })
+        .collect()
+}

@@ -85,26 +85,6 @@ async fn send(server: &Server, dir: &Path, transport: Transport) {
     }
 }
 
-fn as_objects(v: &Value) -> Vec<serde_json::Map<String, Value>> {
-    let cols: Vec<String> = v["columns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c.as_str().unwrap().to_string())
-        .collect();
-    v["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            cols.iter()
-                .cloned()
-                .zip(r.as_array().unwrap().iter().cloned())
-                .collect()
-        })
-        .collect()
-}
-
 /// Checks the facts `scenario.json` lists for each action.
 fn check_expectations(name: &str, expect: &Value, actions: &[serde_json::Map<String, Value>]) {
     let Some(list) = expect["expect"]["actions"].as_array() else {
@@ -194,6 +174,6 @@ async fn every_recorded_scenario_normalizes_as_expected() {
             &std::fs::read(dir.join("scenario.json")).expect("scenario.json"),
         )
         .unwrap();
-        check_expectations(&name, &expect, &as_objects(&actions));
+        check_expectations(&name, &expect, &crate::harness::objects(&actions));
     }
 }

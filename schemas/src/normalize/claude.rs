@@ -57,15 +57,7 @@ fn apply_tool(e: &mut AgentEvent, params: &Value, input: &Value) {
         .and_then(Value::as_str)
         .map(str::to_string);
     let source = if input.is_object() { input } else { params };
-    let f = tool_facts(&tool, source, command);
-    e.command = f.command;
-    e.paths_read = f.paths_read;
-    e.paths_written = f.paths_written;
-    e.network_host = f.network_hosts.into_iter().next();
-    if let Some(plan) = f.plan {
-        e.kind = kind::PLAN_UPDATE;
-        e.plan = Some(plan.to_string());
-    }
+    e.apply_tool_facts(tool_facts(&tool, source, command));
     e.mcp_server = params
         .get("mcp_server_name")
         .and_then(Value::as_str)
@@ -164,11 +156,7 @@ pub(super) fn span_event(ctx: &SpanCtx<'_>) -> Option<AgentEvent> {
             let input =
                 serde_json::json!({"file_path": a.string("file_path"), "url": a.string("url")});
             let tool = e.tool_name.clone().unwrap_or_default();
-            let f = tool_facts(&tool, &input, a.string("full_command"));
-            e.command = f.command;
-            e.paths_read = f.paths_read;
-            e.paths_written = f.paths_written;
-            e.network_host = f.network_hosts.into_iter().next();
+            e.apply_tool_facts(tool_facts(&tool, &input, a.string("full_command")));
             e.mcp_server = mcp_server_of(&tool);
             e.output_bytes = tool_output(ctx).map(|o| o.len() as i64);
             Some(e)

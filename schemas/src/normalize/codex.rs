@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde_json::Value;
 
-use super::tools::{ToolFacts, is_plan_tool, mcp_server_of, tool_facts};
+use super::tools::{is_plan_tool, mcp_server_of, tool_facts};
 use super::values::{decision, decision_source};
 use super::{AgentEvent, LogCtx, SpanCtx};
 use crate::events::kind;
@@ -59,18 +59,6 @@ fn common(ctx: &LogCtx<'_>, kind: &'static str) -> AgentEvent {
     e.tool_name = a.string("tool_name");
     e.turn_id = a.first_of(&["turn.id", "turn_id"]);
     e
-}
-
-fn apply_tool_facts(e: &mut AgentEvent, f: ToolFacts) {
-    e.command = f.command;
-    e.paths_read = f.paths_read;
-    e.paths_written = f.paths_written;
-    e.network_host = f.network_hosts.into_iter().next();
-    if let Some(plan) = f.plan {
-        e.kind = kind::PLAN_UPDATE;
-        e.plan = Some(plan.to_string());
-        e.text = f.plan_text;
-    }
 }
 
 /// Bytes after the `Output:` line of an exec result; `None` if there is none.
@@ -187,7 +175,7 @@ fn tool_result(ctx: &LogCtx<'_>) -> AgentEvent {
     e.seq = a.i64("tool_result_seq");
     e.duration_ms = a.i64("duration_ms");
     let args: Value = a.json("arguments").unwrap_or(Value::Null);
-    apply_tool_facts(&mut e, tool_facts(&tool, &args, None));
+    e.apply_tool_facts(tool_facts(&tool, &args, None));
     e.mcp_server = a.string("mcp_server").or_else(|| mcp_server_of(&tool));
     if e.mcp_server.is_some() && e.kind == kind::TOOL_RESULT {
         e.kind = kind::MCP_CALL;

@@ -121,15 +121,11 @@ fn tool_span(ctx: &SpanCtx<'_>) -> AgentEvent {
         .or_else(|| a.json("tool.parameters"))
         .or_else(|| a.json("input.value"))
         .unwrap_or(Value::Null);
-    let f = tool_facts(e.tool_name.as_deref().unwrap_or(""), &args, None);
-    e.command = f.command;
-    e.paths_read = f.paths_read;
-    e.paths_written = f.paths_written;
-    e.network_host = f.network_hosts.into_iter().next();
-    if let Some(plan) = f.plan {
-        e.kind = kind::PLAN_UPDATE;
-        e.plan = Some(plan.to_string());
-    }
+    e.apply_tool_facts(tool_facts(
+        e.tool_name.as_deref().unwrap_or(""),
+        &args,
+        None,
+    ));
     if is_mcp {
         e.mcp_server = a.first_of(&["mcp.server.name", "gen_ai.tool.server", "server.address"]);
     }

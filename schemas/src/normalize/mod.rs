@@ -74,6 +74,21 @@ pub struct AgentEvent {
     pub source: &'static str,
 }
 
+impl AgentEvent {
+    /// Takes what a tool call's input says: command, paths, first network host, plan.
+    pub(crate) fn apply_tool_facts(&mut self, f: tools::ToolFacts) {
+        self.command = f.command;
+        self.paths_read = f.paths_read;
+        self.paths_written = f.paths_written;
+        self.network_host = f.network_hosts.into_iter().next();
+        if let Some(plan) = f.plan {
+            self.kind = crate::events::kind::PLAN_UPDATE;
+            self.plan = Some(plan.to_string());
+            self.text = f.plan_text;
+        }
+    }
+}
+
 /// Which producer's conventions a record follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Vendor {
