@@ -162,6 +162,19 @@ async fn capture_step_tables_match_the_readme() {
     );
     assert!(claude[0]["output_bytes"].as_i64().unwrap() > 0);
 
+    // every action belongs to a session
+    assert_eq!(
+        server
+            .count("SELECT count(*) FROM agent_actions WHERE session_id IS NULL")
+            .await,
+        0
+    );
+    assert_eq!(
+        server
+            .count("SELECT count(*) FROM agent_events WHERE session_id IS NULL AND kind <> 'other'")
+            .await,
+        0
+    );
     // totals the README states
     let totals = server
         .rows(&format!(

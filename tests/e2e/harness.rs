@@ -90,7 +90,9 @@ impl Server {
             http: get("http"),
             extra: extra.iter().map(|s| s.to_string()).collect(),
             _tmp: None,
-            client: reqwest::Client::new(),
+            // a fresh connection per request: after a 413 the server closes its end while
+            // the client may still hold the connection as idle
+            client: reqwest::Client::builder().pool_max_idle_per_host(0).build().expect("client"),
         };
         let url = format!("http://{}/readyz", server.http);
         let client = server.client.clone();

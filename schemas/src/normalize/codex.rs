@@ -204,15 +204,14 @@ fn tool_result(ctx: &LogCtx<'_>) -> AgentEvent {
 /// `exec_command` spans give the turn of a call (log events have none).
 pub(super) fn span_event(ctx: &SpanCtx<'_>) -> Option<AgentEvent> {
     let a = ctx.attrs;
-    let call_id = a.string("call_id")?;
-    if !(ctx.span.name == "exec_command"
-        || ctx.span.name.ends_with("tool_call")
-        || a.has("tool_name"))
-    {
+    // only the tool span itself: other spans that mention the call (e.g. the
+    // reviewer's `guardian_scoring_observation`) carry no conversation and add nothing
+    if ctx.span.name != "exec_command" {
         return None;
     }
+    let call_id = a.string("call_id")?;
     let mut e = ctx.event(kind::TOOL_CALL);
-    e.session_id = a.string("conversation.id");
+    e.session_id = Some(a.string("conversation.id")?);
     e.agent = Some("codex".into());
     e.agent_version = ctx.origin.service_version.clone();
     e.tool_call_id = Some(call_id);
