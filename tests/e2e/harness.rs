@@ -92,7 +92,10 @@ impl Server {
             _tmp: None,
             // a fresh connection per request: after a 413 the server closes its end while
             // the client may still hold the connection as idle
-            client: reqwest::Client::builder().pool_max_idle_per_host(0).build().expect("client"),
+            client: reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .build()
+                .expect("client"),
         };
         let url = format!("http://{}/readyz", server.http);
         let client = server.client.clone();
