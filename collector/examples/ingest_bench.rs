@@ -230,6 +230,22 @@ fn stages(requests: &[Vec<u8>], per_request: usize) {
         drop(schemas::normalize::to_batch(&events[i]).unwrap());
         i += 1;
     });
+    // Parquet: every request's rows through the real flush (sort, split, zstd, fsync)
+    let buffer = collector::buffer::HotBuffer::new(0);
+    for (i, d) in decoded.iter().enumerate() {
+        buffer.push(i as u64 + 1, d.rows(0).unwrap());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = collector::metrics::Metrics::default();
+    let start = Instant::now();
+    collector::flush::flush(dir.path(), &buffer, &metrics).unwrap();
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "{:>12}: {:7.2} µs/record  ({:.0} records/s)",
+        "parquet",
+        secs * 1e6 / n,
+        n / secs
+    );
     let mut i = 0;
     time("encode", &mut |_| {
         drop(decoded[i].encode_proto());
