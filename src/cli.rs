@@ -63,6 +63,9 @@ pub struct ServeArgs {
     /// Unflushed rows held in memory (bytes) before intake answers "retry later".
     #[arg(long, env = "VIGIL_MAX_BUFFER_BYTES", default_value_t = collector::collector::DEFAULT_MAX_BUFFER_BYTES)]
     pub max_buffer_bytes: usize,
+    /// Requests received and decoded at once before intake answers "retry later".
+    #[arg(long, env = "VIGIL_MAX_INFLIGHT_REQUESTS", default_value_t = collector::collector::DEFAULT_MAX_INFLIGHT_REQUESTS)]
+    pub max_inflight_requests: usize,
     /// Write buffered rows to Parquet at least this often (e.g. 10s, 500ms).
     #[arg(long, env = "VIGIL_FLUSH_INTERVAL", default_value = "10s", value_parser = parse_duration)]
     pub flush_interval: Duration,

@@ -20,6 +20,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = CollectorConfig::new(args.data_dir.clone());
     config.max_body_bytes = args.max_body_bytes;
     config.max_buffer_bytes = args.max_buffer_bytes;
+    config.max_inflight_requests = args.max_inflight_requests;
     config.flush_interval = args.flush_interval;
     config.redactor = crate::cli::redactor(&args.redact, args.redact_patterns.as_deref())?;
     let (collector, summary) =

@@ -19,6 +19,7 @@ use crate::wal::{self, Payload, WalConfig, WalWriter, read_wal};
 
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 pub const DEFAULT_MAX_BUFFER_BYTES: usize = 512 * 1024 * 1024;
+pub const DEFAULT_MAX_INFLIGHT_REQUESTS: usize = 64;
 
 #[derive(Debug, Clone)]
 pub struct CollectorConfig {
@@ -32,6 +33,9 @@ pub struct CollectorConfig {
     /// ... or as soon as this many rows are pending.
     pub flush_rows: usize,
     pub wal_segment_bytes: u64,
+    /// Requests being received and decoded at once; more are refused as
+    /// overloaded, so bodies waiting for the CPU cannot pile up in memory.
+    pub max_inflight_requests: usize,
     /// Secret redaction applied before the WAL; `None` stores what was sent.
     pub redactor: Option<Arc<schemas::redact::Redactor>>,
 }
@@ -45,6 +49,7 @@ impl CollectorConfig {
             flush_interval: Duration::from_secs(10),
             flush_rows: 500_000,
             wal_segment_bytes: 64 * 1024 * 1024,
+            max_inflight_requests: DEFAULT_MAX_INFLIGHT_REQUESTS,
             redactor: Some(Arc::new(schemas::redact::Redactor::with_defaults())),
         }
     }
@@ -80,6 +85,8 @@ pub struct Collector {
     accepting: AtomicBool,
     /// Serializes flushes (the background task, `flush_now` and shutdown).
     flush_lock: tokio::sync::Mutex<()>,
+    /// Admission for requests in flight (see `max_inflight_requests`).
+    inflight: Arc<tokio::sync::Semaphore>,
     /// Exclusive lock on `data_dir/LOCK`: one writer per data directory.
     _lock: std::fs::File,
 }
@@ -163,7 +170,11 @@ impl Collector {
             truncated_bytes: replay.truncated_bytes,
             flushed,
         };
+        let inflight = Arc::new(tokio::sync::Semaphore::new(
+            config.max_inflight_requests.max(1),
+        ));
         let collector = Collector {
+            inflight,
             config,
             clock,
             buffer,
@@ -185,6 +196,18 @@ impl Collector {
     pub fn hot_rows(&self) -> Arc<dyn HotRows> {
         Arc::clone(&self.buffer) as Arc<dyn HotRows>
     }
+    /// A permit to receive one request, or `Overloaded` when too many are in
+    /// flight. Receivers take it before reading the body and hold it until they answer.
+    pub fn admit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, Error> {
+        Arc::clone(&self.inflight).try_acquire_owned().map_err(|_| {
+            let e = Error::TooManyRequests {
+                limit: self.config.max_inflight_requests,
+            };
+            self.count_error(&e);
+            e
+        })
+    }
+
     pub fn is_accepting(&self) -> bool {
         self.accepting.load(Ordering::SeqCst)
     }

@@ -29,6 +29,8 @@ pub enum Error {
     Unauthenticated,
     #[error("intake is over its buffer budget ({bytes} bytes pending); retry later")]
     Overloaded { bytes: usize },
+    #[error("more than {limit} requests are being received at once; retry later")]
+    TooManyRequests { limit: usize },
     #[error("the server is shutting down")]
     ShuttingDown,
     #[error(transparent)]
@@ -67,7 +69,7 @@ impl Error {
             Error::TooLarge { .. } => Status::PayloadTooLarge,
             Error::NotFound(_) => Status::NotFound,
             Error::Unauthenticated => Status::Unauthenticated,
-            Error::Overloaded { .. } => Status::Overloaded,
+            Error::Overloaded { .. } | Error::TooManyRequests { .. } => Status::Overloaded,
             Error::ShuttingDown => Status::Unavailable,
             Error::Wal(e) => match e.as_ref() {
                 WalError::Full => Status::Overloaded,

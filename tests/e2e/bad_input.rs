@@ -461,3 +461,56 @@ async fn sql_api_is_read_only() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["rows"][0][0], 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_beyond_the_inflight_limit_are_refused_not_queued() {
+    // one request may be received at a time; a slow upload holds the only permit
+    let server = Server::start_with(&["--max-inflight-requests", "1"]).await;
+    let (tx, rx) = futures::channel::mpsc::unbounded::<Result<Vec<u8>, std::io::Error>>();
+    let url = server.otlp_url("/v1/logs");
+    let slow = tokio::spawn({
+        let client = server.client.clone();
+        async move {
+            client
+                .post(url)
+                .header("content-type", "application/json")
+                .body(reqwest::Body::wrap_stream(rx))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    });
+    let body = json_logs("slow");
+    tx.unbounded_send(Ok(body[..10].to_vec())).unwrap();
+    // wait until the slow request holds the permit
+    let mut refused = None;
+    for _ in 0..100 {
+        let r = server
+            .post_otlp("/v1/logs", "application/json", json_logs("fast"))
+            .await;
+        if r.status() == 429 {
+            refused = Some(r);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let refused = refused.expect("a second request while the first is in flight is refused");
+    assert_eq!(refused.headers()["retry-after"], "2");
+    tx.unbounded_send(Ok(body[10..].to_vec())).unwrap();
+    drop(tx);
+    assert_eq!(slow.await.unwrap(), 200);
+    assert_eq!(
+        server
+            .count("SELECT count(*) FROM otlp_logs WHERE attributes['marker'] = 'slow'")
+            .await,
+        1
+    );
+    assert_eq!(
+        server
+            .post_otlp("/v1/logs", "application/json", json_logs("after"))
+            .await
+            .status(),
+        200
+    );
+}

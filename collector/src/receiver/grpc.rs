@@ -129,6 +129,11 @@ pub fn routes(collector: Arc<Collector>, auth_token: Option<Arc<str>>) -> tonic:
                 return Err(to_status(&e));
             }
         }
+        // admission before the message is decoded; the permit rides in the
+        // request's extensions until the call is answered
+        let permit = collector.admit().map_err(|e| to_status(&e))?;
+        let mut req = req;
+        req.extensions_mut().insert(Arc::new(permit));
         Ok(req)
     };
     let traces = TraceServiceServer::new(ingest.clone())

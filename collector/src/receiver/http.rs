@@ -90,20 +90,25 @@ pub fn admin_router(collector: Arc<Collector>) -> Router {
         .with_state(collector)
 }
 
+/// Runs before the body is read: the token check, then admission.
 async fn require_token(State(state): State<HttpState>, req: Request, next: Next) -> Response {
+    let enc = Encoding::from_content_type(content_type(req.headers())).unwrap_or(Encoding::Json);
     if let Some(expected) = &state.auth_token {
         let presented = req
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
         if !token_matches(presented, expected) {
-            let enc =
-                Encoding::from_content_type(content_type(req.headers())).unwrap_or(Encoding::Json);
             let e = Error::Unauthenticated;
             state.collector.count_error(&e);
             return error_response(&e, enc);
         }
     }
+    // held until the answer is produced, so bodies waiting for the CPU are bounded
+    let _permit = match state.collector.admit() {
+        Ok(p) => p,
+        Err(e) => return error_response(&e, enc),
+    };
     next.run(req).await
 }
 
