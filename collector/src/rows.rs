@@ -32,7 +32,7 @@ pub fn ns(t: u64) -> i64 {
 
 /// Lowercase hex of an id; empty for an absent id.
 pub fn hex_id(id: &[u8]) -> String {
-    hex::encode(id)
+    schemas::otlp::hex_lower(id)
 }
 
 /// Which agent or convention produced a record, from its resource, scope and attributes.

@@ -22,9 +22,21 @@ pub fn render_text(v: &AnyValue, out: &mut String) {
         Some(Value::DoubleValue(d)) => {
             let _ = write!(out, "{d}");
         }
-        Some(Value::BytesValue(b)) => out.push_str(&hex::encode(b)),
+        Some(Value::BytesValue(b)) => out.push_str(&hex_lower(b)),
         Some(Value::ArrayValue(_) | Value::KvlistValue(_)) => out.push_str(&to_json(v).to_string()),
     }
+}
+
+/// Lowercase hex, table-driven (`hex::encode` goes through a char iterator and
+/// showed up in intake profiles: every record has two or three ids).
+pub fn hex_lower(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = Vec::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize]);
+        out.push(DIGITS[(b & 0xf) as usize]);
+    }
+    String::from_utf8(out).expect("hex digits are ASCII")
 }
 
 /// The text form of `v` as a new string.
@@ -44,7 +56,7 @@ pub fn to_json(v: &AnyValue) -> Json {
         Some(Value::StringValueStrindex(i)) => Json::from(*i),
         Some(Value::DoubleValue(d)) => serde_json::Number::from_f64(*d)
             .map_or_else(|| Json::String(d.to_string()), Json::Number),
-        Some(Value::BytesValue(b)) => Json::String(hex::encode(b)),
+        Some(Value::BytesValue(b)) => Json::String(hex_lower(b)),
         Some(Value::ArrayValue(a)) => Json::Array(a.values.iter().map(to_json).collect()),
         Some(Value::KvlistValue(kv)) => attrs_json(&kv.values),
     }
@@ -207,6 +219,13 @@ mod tests {
         assert_eq!(a.string("d").as_deref(), Some("2.5"));
         assert_eq!(a.i64("d"), Some(2));
         assert_eq!(a.first_of(&["missing", "n"]).as_deref(), Some("75"));
+    }
+
+    #[test]
+    fn hex_matches_the_hex_crate() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        assert_eq!(hex_lower(&bytes), hex::encode(&bytes));
+        assert_eq!(hex_lower(&[]), "");
     }
 
     #[test]

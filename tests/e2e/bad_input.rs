@@ -483,7 +483,9 @@ async fn requests_beyond_the_inflight_limit_are_refused_not_queued() {
     });
     let body = json_logs("slow");
     tx.unbounded_send(Ok(body[..10].to_vec())).unwrap();
-    // wait until the slow request holds the permit
+    // let the slow request's head reach the server and take the permit first
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!slow.is_finished(), "the slow upload is still in flight");
     let mut refused = None;
     for _ in 0..100 {
         let r = server

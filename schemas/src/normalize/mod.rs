@@ -30,7 +30,7 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use serde::Serialize;
 
 use crate::events::AGENT_EVENTS_SCHEMA;
-use crate::otlp::{Attrs, render_text};
+use crate::otlp::{Attrs, hex_lower, render_text};
 use crate::tables::PartitionCache;
 
 /// One `agent_events` row.
@@ -133,12 +133,12 @@ impl Origin {
 }
 
 fn hex_opt(id: &[u8]) -> Option<String> {
-    (!id.is_empty() && id.iter().any(|b| *b != 0)).then(|| hex::encode(id))
+    (!id.is_empty() && id.iter().any(|b| *b != 0)).then(|| hex_lower(id))
 }
 
 /// Hashes length-prefixed parts, so `["ab", "c"]` and `["a", "bc"]` differ.
 #[derive(Default)]
-struct IdHasher(blake3::Hasher);
+struct IdHasher(xxhash_rust::xxh3::Xxh3);
 
 impl IdHasher {
     fn part(&mut self, p: &[u8]) -> &mut Self {
@@ -146,13 +146,14 @@ impl IdHasher {
         self.0.update(p);
         self
     }
-    /// The first 16 bytes of the BLAKE3 digest, hex.
+    /// The 128-bit XXH3 digest, hex.
     fn finish(&self) -> String {
-        hex::encode(&self.0.finalize().as_bytes()[..16])
+        hex_lower(&self.0.digest128().to_be_bytes())
     }
 }
 
-/// A stable id over the parts (BLAKE3: fast enough to hash every record at intake).
+/// A stable id over the parts. XXH3-128: not cryptographic (ids only deduplicate
+/// resends), stable across versions, and cheap enough to hash every record at intake.
 pub fn stable_id(parts: &[&[u8]]) -> String {
     let mut h = IdHasher::default();
     for p in parts {
