@@ -65,6 +65,16 @@ pub fn writer_properties(table: &str, schema: &SchemaRef, lo: u64, hi: u64) -> W
             KeyValue::new(META_WAL_HI.to_string(), hi.to_string()),
             KeyValue::new("vigil.table".to_string(), table.to_string()),
         ]));
+    // attribute values are mostly long, unique text (commands, outputs): a dictionary
+    // is built and thrown away for every page, so write them plain
+    b = b.set_column_dictionary_enabled(
+        ColumnPath::from(vec![
+            "attributes".to_string(),
+            "entries".to_string(),
+            "values".to_string(),
+        ]),
+        false,
+    );
     for col in bloom_columns(table) {
         b = b.set_column_bloom_filter_enabled(ColumnPath::from(*col), true);
     }
@@ -301,6 +311,27 @@ pub fn split_partitions(batch: &RecordBatch) -> Result<Vec<(Partition, RecordBat
     Ok(out)
 }
 
+/// Rows mostly arrive in order (one session, increasing time): checking is a
+/// linear scan, sorting a copy of every column.
+fn already_sorted(cols: &[SortColumn], rows: usize) -> Result<bool, Error> {
+    let cmps = cols
+        .iter()
+        .map(|c| {
+            arrow::array::make_comparator(c.values.as_ref(), c.values.as_ref(), Default::default())
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    for i in 1..rows {
+        for cmp in &cmps {
+            match cmp(i - 1, i) {
+                std::cmp::Ordering::Less => break,
+                std::cmp::Ordering::Equal => continue,
+                std::cmp::Ordering::Greater => return Ok(false),
+            }
+        }
+    }
+    Ok(true)
+}
+
 fn sort_batch(table: &str, batch: &RecordBatch) -> Result<RecordBatch, Error> {
     let cols: Vec<SortColumn> = sort_columns(table)
         .iter()
@@ -310,7 +341,7 @@ fn sort_batch(table: &str, batch: &RecordBatch) -> Result<RecordBatch, Error> {
             options: None,
         })
         .collect();
-    if cols.is_empty() || batch.num_rows() < 2 {
+    if cols.is_empty() || batch.num_rows() < 2 || already_sorted(&cols, batch.num_rows())? {
         return Ok(batch.clone());
     }
     let idx = lexsort_to_indices(&cols, None)?;
@@ -384,4 +415,43 @@ pub fn write_partition_in(
         crate::wal::fsync_dir(parent)?;
     }
     Ok(final_path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Int64Array, StringArray};
+
+    fn cols(a: Vec<Option<&str>>, b: Vec<i64>) -> Vec<SortColumn> {
+        vec![
+            SortColumn {
+                values: Arc::new(StringArray::from(a)),
+                options: None,
+            },
+            SortColumn {
+                values: Arc::new(Int64Array::from(b)),
+                options: None,
+            },
+        ]
+    }
+
+    #[test]
+    fn sortedness_check_agrees_with_lexsort_order() {
+        assert!(
+            already_sorted(
+                &cols(
+                    vec![None, Some("a"), Some("a"), Some("b")],
+                    vec![9, 1, 2, 0]
+                ),
+                4
+            )
+            .unwrap()
+        );
+        assert!(!already_sorted(&cols(vec![Some("a"), Some("a")], vec![2, 1]), 2).unwrap());
+        assert!(!already_sorted(&cols(vec![Some("b"), Some("a")], vec![1, 2]), 2).unwrap());
+        assert!(
+            !already_sorted(&cols(vec![Some("a"), None], vec![1, 2]), 2).unwrap(),
+            "nulls sort first"
+        );
+    }
 }
