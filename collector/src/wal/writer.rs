@@ -159,6 +159,9 @@ impl WriterState {
         let mut bytes: Vec<u8> = Vec::new();
         while let Ok(first) = rx.recv() {
             group.push(first);
+            // Let the producers run once before syncing: on a busy core the appends
+            // that arrive meanwhile share this fsync instead of each paying for one.
+            std::thread::yield_now();
             let mut size = group[0].payload.len();
             while size < self.config.max_group_bytes {
                 match rx.try_recv() {
