@@ -26,6 +26,7 @@ use schemas::tables::{self, AGENT_EVENTS, OTLP_LOGS, OTLP_SPANS};
 
 use crate::error::Error;
 use crate::flush::{table_dir, write_partition_in};
+use crate::rows::{SPAN_KIND_NAMES as SPAN_KINDS, STATUS_NAMES as STATUS};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ReindexStats {
@@ -297,8 +298,6 @@ fn logs_request(rows: &[(RecordBatch, usize)]) -> (ExportLogsServiceRequest, i64
         .collect();
     (ExportLogsServiceRequest { resource_logs }, ingest_ns)
 }
-
-use crate::rows::{SPAN_KIND_NAMES as SPAN_KINDS, STATUS_NAMES as STATUS};
 
 fn span_events(json: &str) -> Vec<span::Event> {
     let Ok(serde_json::Value::Array(items)) = serde_json::from_str::<serde_json::Value>(json)

@@ -100,3 +100,35 @@ fn cli_errors_are_clear() {
     assert!(!ok, "nothing importable is a failure");
     assert!(err.contains("bad.json:1:"), "{err}");
 }
+
+#[test]
+fn ingest_protobuf_named_by_signal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let json =
+        std::fs::read(shared_dir().join("captures/claude-code-2.1.330-json/0001_traces.json"))
+            .unwrap();
+    let req = collector::ExportRequest::decode_json(collector::Signal::Traces, &json).unwrap();
+    let pb = tmp.path().join("claude-traces.pb");
+    std::fs::write(&pb, req.encode_proto()).unwrap();
+    let unnamed = tmp.path().join("export.bin");
+    std::fs::write(&unnamed, req.encode_proto()).unwrap();
+    let (ok, out, err) = vigil(&[
+        "ingest",
+        "--data-dir",
+        dir.to_str().unwrap(),
+        pb.to_str().unwrap(),
+        unnamed.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("imported 20 records from 1 requests"), "{out}");
+    assert!(
+        err.contains("export.bin") && err.contains("--signal"),
+        "an unnamed protobuf file asks for --signal: {err}"
+    );
+    let rows = query(
+        dir.to_str().unwrap(),
+        "SELECT count(*) AS n FROM otlp_spans",
+    );
+    assert_eq!(rows[0]["n"], 20);
+}
