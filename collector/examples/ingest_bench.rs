@@ -19,6 +19,10 @@ use prost::Message as _;
 use schemas::SystemClock;
 use tokio_util::sync::CancellationToken;
 
+// the allocator `vigil` uses
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn kv(k: &str, v: &str) -> KeyValue {
     KeyValue {
         key: k.into(),
