@@ -77,7 +77,7 @@ SELECT
   array_distinct(flatten(array_agg(ev.paths_written) FILTER (WHERE ev.paths_written IS NOT NULL))) AS paths_written,
   CASE max(top.__top) WHEN 4 THEN 'deny' WHEN 3 THEN 'abort' WHEN 2 THEN 'ask' WHEN 1 THEN 'allow' END AS decision,
   first_value(ev.decision_source ORDER BY ev.ts, ev.position)
-    FILTER (WHERE ev.__rank = top.__top AND top.__top > 0) AS decision_source,
+    FILTER (WHERE ev.__rank = top.__top AND top.__top > 0 AND ev.decision_source IS NOT NULL) AS decision_source,
   COALESCE(bool_or(ev.outcome IN ('success', 'failure')), false) AS ran,
   CASE
     WHEN max(top.__top) >= 3 THEN 'denied'
@@ -107,7 +107,7 @@ SELECT
   max(ts) AS last_seen,
   count(*) AS events,
   CAST(sum(CASE WHEN kind = 'prompt' THEN 1 ELSE 0 END) AS BIGINT) AS prompts,
-  CAST(sum(CASE WHEN decision IN ('deny', 'abort') THEN 1 ELSE 0 END) AS BIGINT) AS denials,
+  CAST(count(DISTINCT CASE WHEN decision IN ('deny', 'abort') THEN COALESCE(tool_call_id, event_id) END) AS BIGINT) AS denials,
   max(parent_session_id) AS reviews_session,
   max(parent_session_id) IS NOT NULL AS is_auxiliary
 FROM agent_events WHERE session_id IS NOT NULL

@@ -211,6 +211,9 @@ impl Redactor {
                 n += self.attrs(&mut r.attributes);
             }
             for ss in &mut rs.scope_spans {
+                if let Some(scope) = &mut ss.scope {
+                    n += self.attrs(&mut scope.attributes);
+                }
                 for s in &mut ss.spans {
                     n += self.attrs(&mut s.attributes);
                     for e in &mut s.events {
@@ -238,6 +241,9 @@ impl Redactor {
                 n += self.attrs(&mut r.attributes);
             }
             for sl in &mut rl.scope_logs {
+                if let Some(scope) = &mut sl.scope {
+                    n += self.attrs(&mut scope.attributes);
+                }
                 for rec in &mut sl.log_records {
                     n += self.attrs(&mut rec.attributes);
                     if let Some(b) = &mut rec.body {
@@ -256,7 +262,11 @@ impl Redactor {
                 n += self.attrs(&mut r.attributes);
             }
             for sm in &mut rm.scope_metrics {
+                if let Some(scope) = &mut sm.scope {
+                    n += self.attrs(&mut scope.attributes);
+                }
                 for m in &mut sm.metrics {
+                    n += self.attrs(&mut m.metadata);
                     n += match &mut m.data {
                         Some(metric::Data::Gauge(g)) => g
                             .data_points

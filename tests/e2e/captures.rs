@@ -192,16 +192,23 @@ async fn capture_step_tables_match_the_readme() {
         ]
     );
     let sessions = server
-        .rows("SELECT session_id, agent, prompts, is_auxiliary FROM sessions ORDER BY session_id")
+        .rows("SELECT session_id, agent, prompts, denials, is_auxiliary FROM sessions ORDER BY session_id")
         .await;
     assert_eq!(
         sessions,
         vec![
-            vec![json!(CODEX_SESSION), json!("codex"), json!(1), json!(false)],
+            vec![
+                json!(CODEX_SESSION),
+                json!("codex"),
+                json!(1),
+                json!(3),
+                json!(false)
+            ],
             vec![
                 json!(CLAUDE_SESSION),
                 json!("claude_code"),
                 json!(1),
+                json!(2),
                 json!(false)
             ],
         ]
