@@ -226,8 +226,10 @@ pub fn vigil(args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// The clone the tests run in (from cargo's runtime environment, see `fixtures::scenarios_dir`).
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
 }
 
 /// `../shared` beside the clone (captures of real clients).
