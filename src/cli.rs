@@ -58,16 +58,16 @@ pub struct ServeArgs {
     #[arg(long, env = "VIGIL_AUTH_TOKEN", hide_env_values = true)]
     pub auth_token: Option<String>,
     /// Largest request body, after decompression, in bytes.
-    #[arg(long, env = "VIGIL_MAX_BODY_BYTES", default_value_t = collector::collector::DEFAULT_MAX_BODY_BYTES)]
+    #[arg(long, env = "VIGIL_MAX_BODY_BYTES", default_value_t = collector::CollectorConfig::DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
     /// Unflushed rows held in memory (bytes) before intake answers "retry later".
-    #[arg(long, env = "VIGIL_MAX_BUFFER_BYTES", default_value_t = collector::collector::DEFAULT_MAX_BUFFER_BYTES)]
+    #[arg(long, env = "VIGIL_MAX_BUFFER_BYTES", default_value_t = collector::CollectorConfig::DEFAULT_MAX_BUFFER_BYTES)]
     pub max_buffer_bytes: usize,
     /// Requests received and decoded at once before intake answers "retry later".
-    #[arg(long, env = "VIGIL_MAX_INFLIGHT_REQUESTS", default_value_t = collector::collector::DEFAULT_MAX_INFLIGHT_REQUESTS)]
+    #[arg(long, env = "VIGIL_MAX_INFLIGHT_REQUESTS", default_value_t = collector::CollectorConfig::DEFAULT_MAX_INFLIGHT_REQUESTS)]
     pub max_inflight_requests: usize,
-    /// Write buffered rows to Parquet at least this often (e.g. 10s, 500ms).
-    #[arg(long, env = "VIGIL_FLUSH_INTERVAL", default_value = "10s", value_parser = parse_duration)]
+    /// Write buffered rows to Parquet at least this often (e.g. 10s, 500ms, 1m).
+    #[arg(long, env = "VIGIL_FLUSH_INTERVAL", default_value = "10s", value_parser = humantime::parse_duration)]
     pub flush_interval: Duration,
     /// Secret redaction before anything is stored: on or off.
     #[arg(long, env = "VIGIL_REDACT", default_value = "on", value_parser = ["on", "off"])]
@@ -124,23 +124,6 @@ pub fn redactor(
     Ok(Some(std::sync::Arc::new(r)))
 }
 
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, unit) = s
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .map_or((s, "s"), |i| (&s[..i], &s[i..]));
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("invalid duration {s:?}: expected e.g. 10s, 500ms, 2m"))?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" | "" => n,
-        "m" => n * 60.0,
-        _ => return Err(format!("invalid duration unit in {s:?}: use ms, s or m")),
-    };
-    Ok(Duration::from_secs_f64(secs))
-}
-
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => crate::serve::serve(args).await,
@@ -193,18 +176,4 @@ async fn reindex(args: ReindexArgs) -> anyhow::Result<()> {
         stats.events, stats.raw_rows, stats.partitions, stats.files
     );
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("10s").unwrap(), Duration::from_secs(10));
-        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
-        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
-        assert_eq!(parse_duration("3").unwrap(), Duration::from_secs(3));
-        assert!(parse_duration("soon").is_err());
-    }
 }

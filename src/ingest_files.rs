@@ -10,7 +10,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
-use collector::receiver::body::gunzip_limited;
 use collector::{Collector, CollectorConfig, ExportRequest, Signal};
 use indicatif::{ProgressBar, ProgressStyle};
 use schemas::SystemClock;
@@ -108,7 +107,7 @@ async fn ingest_file(
 ) -> anyhow::Result<()> {
     let raw = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
-        gunzip_limited(&raw, MAX_FILE_BYTES)?
+        collector::gunzip_file(&raw, MAX_FILE_BYTES)?
     } else {
         raw
     };

@@ -32,11 +32,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         replayed = summary.replayed_records,
         "store open"
     );
-    let token: Option<Arc<str>> = args
-        .auth_token
-        .as_deref()
-        .filter(|t| !t.is_empty())
-        .map(Arc::from);
+    let token = args.auth_token.as_deref();
+    let tokens = schemas::auth::Tokens::new(token, token);
 
     let grpc_listener = bind(args.otlp_grpc_addr, "OTLP/gRPC").await?;
     let otlp_http_listener = bind(args.otlp_http_addr, "OTLP/HTTP").await?;
@@ -59,13 +56,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let engine = query::QueryEngine::live(&args.data_dir, collector.hot_rows());
     let api = web::router(web::AppState {
         engine,
-        auth_token: token.clone(),
+        tokens: tokens.clone(),
     })
     .merge(otlp_http::admin_router(Arc::clone(&collector)));
-    let otlp = otlp_http::router(otlp_http::HttpState {
-        collector: Arc::clone(&collector),
-        auth_token: token.clone(),
-    });
+    let otlp = otlp_http::router(Arc::clone(&collector), tokens.clone());
 
     let mut servers = tokio::task::JoinSet::new();
     {
@@ -88,7 +82,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     {
         let stop = stop.clone();
-        let routes = grpc::routes(Arc::clone(&collector), token);
+        let routes = grpc::routes(Arc::clone(&collector), tokens);
         servers.spawn(async move {
             grpc::serve(routes, grpc_listener, stop.cancelled_owned())
                 .await

@@ -149,8 +149,8 @@ fn main() {
         let stats = c.shutdown().await.expect("flush");
         let total_secs = start.elapsed().as_secs_f64();
         let n = requests.len() * per_request;
-        let m = c.metrics();
-        let parquet_bytes = m.parquet_bytes.get();
+        let m = c.metrics().totals();
+        let parquet_bytes = m.parquet_bytes;
         println!(
             "{n} records in {} requests ({:.1} MB protobuf), concurrency {concurrency}",
             requests.len(),
@@ -164,10 +164,10 @@ fn main() {
         );
         println!(
             "fsyncs: {} ({:.0} records per fsync); overload retries: {retries}; Parquet: {} files, {} rows, {:.1} bytes/record (all tables), last flush {} rows",
-            m.wal_fsyncs.get(),
-            n as f64 / m.wal_fsyncs.get().max(1) as f64,
-            m.parquet_files.get(),
-            m.parquet_rows.get(),
+            m.wal_fsyncs,
+            n as f64 / m.wal_fsyncs.max(1) as f64,
+            m.parquet_files,
+            m.parquet_rows,
             parquet_bytes as f64 / n as f64,
             stats.rows,
         );
@@ -211,7 +211,7 @@ fn stages(requests: &[Vec<u8>], per_request: usize) {
     let mut i = 0;
     time("raw rows", &mut |_| {
         if let ExportRequest::Logs(r) = &decoded[i] {
-            drop(collector::rows::log_rows(r, 0).unwrap());
+            drop(schemas::raw::log_rows(r, 0).unwrap());
         }
         i += 1;
     });
@@ -235,14 +235,14 @@ fn stages(requests: &[Vec<u8>], per_request: usize) {
         i += 1;
     });
     // Parquet: every request's rows through the real flush (sort, split, zstd, fsync)
-    let buffer = collector::buffer::HotBuffer::new(0);
+    let buffer = collector::internals::HotBuffer::new(0);
     for (i, d) in decoded.iter().enumerate() {
         buffer.push(i as u64 + 1, d.rows(0).unwrap());
     }
     let dir = tempfile::tempdir().unwrap();
-    let metrics = collector::metrics::Metrics::default();
+    let metrics = collector::Metrics::default();
     let start = Instant::now();
-    collector::flush::flush(dir.path(), &buffer, &metrics).unwrap();
+    collector::internals::flush(dir.path(), &buffer, &metrics).unwrap();
     let secs = start.elapsed().as_secs_f64();
     println!(
         "{:>12}: {:7.2} µs/record  ({:.0} records/s)",

@@ -32,7 +32,7 @@ pub struct HotBuffer {
 }
 
 /// Replaces the placeholder `wal_seq` column (always column 0) with `seq`.
-fn stamp(batch: RecordBatch, seq: u64) -> RecordBatch {
+pub(crate) fn stamp(batch: RecordBatch, seq: u64) -> RecordBatch {
     let mut cols = batch.columns().to_vec();
     cols[0] = Arc::new(UInt64Array::from_value(seq, batch.num_rows()));
     RecordBatch::try_new(batch.schema(), cols).expect("same schema, same length")

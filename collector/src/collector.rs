@@ -17,10 +17,6 @@ use crate::request::ExportRequest;
 use crate::validate::retain_valid;
 use crate::wal::{self, Payload, WalConfig, WalWriter, read_wal};
 
-pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
-pub const DEFAULT_MAX_BUFFER_BYTES: usize = 512 * 1024 * 1024;
-pub const DEFAULT_MAX_INFLIGHT_REQUESTS: usize = 64;
-
 #[derive(Debug, Clone)]
 pub struct CollectorConfig {
     pub data_dir: PathBuf,
@@ -41,20 +37,26 @@ pub struct CollectorConfig {
 }
 
 impl CollectorConfig {
+    pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+    pub const DEFAULT_MAX_BUFFER_BYTES: usize = 512 * 1024 * 1024;
+    pub const DEFAULT_MAX_INFLIGHT_REQUESTS: usize = 64;
+    pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_secs(10);
+
+    /// The defaults, storing under `data_dir`.
     pub fn new(data_dir: PathBuf) -> Self {
         CollectorConfig {
             data_dir,
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            max_buffer_bytes: DEFAULT_MAX_BUFFER_BYTES,
-            flush_interval: Duration::from_secs(10),
+            max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
+            max_buffer_bytes: Self::DEFAULT_MAX_BUFFER_BYTES,
+            flush_interval: Self::DEFAULT_FLUSH_INTERVAL,
             flush_rows: 500_000,
             wal_segment_bytes: 64 * 1024 * 1024,
-            max_inflight_requests: DEFAULT_MAX_INFLIGHT_REQUESTS,
+            max_inflight_requests: Self::DEFAULT_MAX_INFLIGHT_REQUESTS,
             redactor: Some(Arc::new(schemas::redact::Redactor::with_defaults())),
         }
     }
     fn wal_dir(&self) -> PathBuf {
-        self.data_dir.join("wal")
+        schemas::layout::wal_dir(&self.data_dir)
     }
 }
 
@@ -100,41 +102,36 @@ impl Collector {
     ) -> Result<(Arc<Self>, OpenSummary), Error> {
         let wal_dir = config.wal_dir();
         std::fs::create_dir_all(&wal_dir)?;
+        // the lock file of a process that died is released by the kernel with it
         let lock = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
-            .open(config.data_dir.join("LOCK"))?;
+            .open(config.data_dir.join(schemas::layout::LOCK_FILE))?;
         if lock.try_lock().is_err() {
             return Err(Error::Locked(config.data_dir.display().to_string()));
         }
-        std::fs::create_dir_all(config.data_dir.join("tables"))?;
+        std::fs::create_dir_all(schemas::layout::tables_dir(&config.data_dir))?;
         let metrics = Arc::new(Metrics::default());
         let coverage = Coverage::scan(&config.data_dir)?;
         let buffer = Arc::new(HotBuffer::new(0));
+        // A record whose checksum matched but that cannot be applied stops start-up
+        // (docs/architecture.md, "Torn tails"): it is not a torn write, and skipping
+        // it would drop acknowledged data without anyone noticing.
         let replay = read_wal(&wal_dir, coverage.max_seq() + 1, |rec| {
-            let payload = Payload::decode(&rec.payload)?;
-            let rows = match ExportRequest::decode_proto(payload.signal, &payload.proto) {
-                Ok(req) => req.rows(payload.ingest_ns),
-                Err(e) => {
-                    // the CRC matched, so this is a bug, not a torn write: keep going
-                    tracing::error!(seq = rec.seq, error = %e, "undecodable WAL payload skipped");
-                    return Ok(());
-                }
-            };
-            let rows = rows.map_err(|e| {
-                tracing::error!(seq = rec.seq, error = %e, "replayed record produced no rows");
-                wal::WalError::BadPayload("rows")
-            })?;
+            let payload = Payload::decode(&rec.payload).map_err(|e| e.to_string())?;
+            let req = ExportRequest::decode_proto(payload.signal, &payload.proto)
+                .map_err(|e| format!("undecodable {} request: {e}", payload.signal.as_str()))?;
+            let rows = req
+                .rows(payload.ingest_ns)
+                .map_err(|e| format!("rows: {e}"))?;
             let mut kept = Vec::new();
             for (table, batch) in rows {
-                match coverage.filter_uncovered(table, rec.seq, batch) {
-                    Ok(Some(b)) => kept.push((table, b)),
-                    Ok(None) => {}
-                    Err(e) => {
-                        tracing::error!(error = %e, "coverage filter failed");
-                        return Err(wal::WalError::BadPayload("coverage"));
-                    }
+                if let Some(b) = coverage
+                    .filter_uncovered(table, rec.seq, batch)
+                    .map_err(|e| format!("coverage: {e}"))?
+                {
+                    kept.push((table, b));
                 }
             }
             buffer.push(rec.seq, kept);
@@ -190,7 +187,7 @@ impl Collector {
     pub fn config(&self) -> &CollectorConfig {
         &self.config
     }
-    pub fn metrics(&self) -> &Arc<Metrics> {
+    pub fn metrics(&self) -> &Metrics {
         &self.metrics
     }
     pub fn hot_rows(&self) -> Arc<dyn HotRows> {
@@ -198,7 +195,7 @@ impl Collector {
     }
     /// A permit to receive one request, or `Overloaded` when too many are in
     /// flight. Receivers take it before reading the body and hold it until they answer.
-    pub fn admit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, Error> {
+    pub(crate) fn admit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, Error> {
         Arc::clone(&self.inflight).try_acquire_owned().map_err(|_| {
             let e = Error::TooManyRequests {
                 limit: self.config.max_inflight_requests,
@@ -242,7 +239,7 @@ impl Collector {
     }
 
     /// Counts a request that failed before or during ingest.
-    pub fn count_error(&self, e: &Error) {
+    pub(crate) fn count_error(&self, e: &Error) {
         self.metrics.intake_errors.add(e.status().label(), 1);
         if e.status().wire().server_fault {
             tracing::error!(error = %e, "intake failed");
@@ -267,7 +264,7 @@ impl Collector {
         let mut changed = rejected.count > 0;
         if let Some(r) = &self.config.redactor {
             let n = req.redact(r);
-            self.metrics.redacted_values.add(n as u64);
+            self.metrics.redacted_values.inc_by(n as u64);
             changed |= n > 0;
         }
         let accepted = req.record_count();
@@ -368,24 +365,17 @@ impl Collector {
         self.flush_now().await
     }
 
-    /// Gauges for `/metrics`.
+    /// The `/metrics` exposition, gauges read now.
     pub fn render_metrics(&self) -> String {
-        self.metrics.render(&[
-            (
-                "vigil_buffer_rows",
-                "Acknowledged rows not yet in Parquet.",
-                self.buffer.rows() as u64,
-            ),
-            (
-                "vigil_buffer_bytes",
-                "Memory held by unflushed rows.",
-                self.buffer.bytes() as u64,
-            ),
-            (
-                "vigil_wal_flushed_upto",
-                "Highest WAL sequence number in Parquet.",
-                self.buffer.flushed_upto(),
-            ),
-        ])
+        let gauge = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        self.metrics.buffer_rows.set(gauge(self.buffer.rows() as u64));
+        self.metrics.buffer_bytes.set(gauge(self.buffer.bytes() as u64));
+        self.metrics.flushed_upto.set(gauge(self.buffer.flushed_upto()));
+        let free = self.inflight.available_permits();
+        let limit = self.config.max_inflight_requests.max(1);
+        self.metrics
+            .inflight_requests
+            .set(gauge(limit.saturating_sub(free) as u64));
+        self.metrics.render()
     }
 }

@@ -75,25 +75,16 @@ impl Error {
                 WalError::Full => Status::Overloaded,
                 WalError::Closed => Status::Unavailable,
                 WalError::Io(_)
-                | WalError::ShortSegment { .. }
                 | WalError::WrongTag { .. }
                 | WalError::Corrupt { .. }
                 | WalError::SequenceGap { .. }
-                | WalError::BadPayload(_) => Status::Internal,
+                | WalError::BadPayload(_)
+                | WalError::Unreplayable { .. }
+                | WalError::SegmentNotEmpty { .. } => Status::Internal,
             },
             Error::Locked(_) | Error::Io(_) | Error::Arrow(_) | Error::Parquet(_) => {
                 Status::Internal
             }
-        }
-    }
-
-    /// What the client is told: the message for its own mistakes, a generic text
-    /// for ours (the details are logged).
-    pub fn client_message(&self) -> String {
-        if self.status().wire().server_fault {
-            "internal error; see the server log".to_string()
-        } else {
-            self.to_string()
         }
     }
 }

@@ -22,17 +22,18 @@ use parquet::file::metadata::KeyValue;
 use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
+use schemas::layout;
 use schemas::tables::{self, COL_DATE, COL_HOUR, COL_TS};
 
 use crate::buffer::{Entry, HotBuffer};
 use crate::error::Error;
 use crate::metrics::Metrics;
 
-pub const ZSTD_LEVEL: i32 = 1;
-pub const MAX_ROW_GROUP_ROWS: usize = 128 * 1024;
+pub(crate) const ZSTD_LEVEL: i32 = 1;
+pub(crate) const MAX_ROW_GROUP_ROWS: usize = 128 * 1024;
 /// Key-value metadata keys stamped on every file.
-pub const META_WAL_LO: &str = "vigil.wal_seq_lo";
-pub const META_WAL_HI: &str = "vigil.wal_seq_hi";
+pub(crate) const META_WAL_LO: &str = "vigil.wal_seq_lo";
+pub(crate) const META_WAL_HI: &str = "vigil.wal_seq_hi";
 
 /// Columns that get a bloom filter, per table (what investigations look up by).
 fn bloom_columns(table: &str) -> &'static [&'static str] {
@@ -52,7 +53,7 @@ fn sort_columns(table: &str) -> &'static [&'static str] {
     }
 }
 
-pub fn writer_properties(table: &str, schema: &SchemaRef, lo: u64, hi: u64) -> WriterProperties {
+pub(crate) fn writer_properties(table: &str, schema: &SchemaRef, lo: u64, hi: u64) -> WriterProperties {
     let mut b = WriterProperties::builder()
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(ZSTD_LEVEL).expect("valid zstd level"),
@@ -90,69 +91,38 @@ pub fn writer_properties(table: &str, schema: &SchemaRef, lo: u64, hi: u64) -> W
     b.set_sorting_columns(Some(sorting)).build()
 }
 
-/// Where a table's files live.
-pub fn table_dir(data_dir: &Path, table: &str) -> PathBuf {
-    data_dir.join("tables").join(table)
-}
-
 /// `(table, date, hour)` → WAL ranges already in files.
 #[derive(Debug, Default, Clone)]
-pub struct Coverage(HashMap<(String, String, String), Vec<(u64, u64)>>);
+pub(crate) struct Coverage(HashMap<(String, String, String), Vec<(u64, u64)>>);
 
 impl Coverage {
     /// Scans the table directories; removes `.tmp` files left by a crash.
-    pub fn scan(data_dir: &Path) -> Result<Self, Error> {
+    pub(crate) fn scan(data_dir: &Path) -> Result<Self, Error> {
         let mut cov = Coverage::default();
         for table in tables::ALL_TABLES {
-            let root = table_dir(data_dir, table);
-            if !root.exists() {
-                continue;
+            let listing = layout::list_table(data_dir, table)?;
+            for tmp in &listing.leftovers {
+                tracing::warn!(file = %tmp.display(), "removing unfinished Parquet file");
+                std::fs::remove_file(tmp)?;
             }
-            for date_dir in std::fs::read_dir(&root)? {
-                let date_dir = date_dir?.path();
-                let Some(date) = dir_value(&date_dir, "date=") else {
-                    continue;
-                };
-                for hour_dir in std::fs::read_dir(&date_dir)? {
-                    let hour_dir = hour_dir?.path();
-                    let Some(hour) = dir_value(&hour_dir, "hour=") else {
-                        continue;
-                    };
-                    for file in std::fs::read_dir(&hour_dir)? {
-                        let file = file?.path();
-                        let name = file
-                            .file_name()
-                            .and_then(|n| n.to_str())
-                            .unwrap_or_default()
-                            .to_string();
-                        if name.ends_with(".tmp") {
-                            tracing::warn!(file = %file.display(), "removing unfinished Parquet file");
-                            std::fs::remove_file(&file)?;
-                        } else if let Some(range) = parse_range(&name) {
-                            cov.0
-                                .entry((table.to_string(), date.clone(), hour.clone()))
-                                .or_default()
-                                .push(range);
-                        }
-                    }
-                }
+            for f in listing.files {
+                cov.0
+                    .entry((table.to_string(), f.date, f.hour))
+                    .or_default()
+                    .push(f.wal_range);
             }
         }
         Ok(cov)
     }
 
-    pub fn covers(&self, table: &str, date: &str, hour: &str, seq: u64) -> bool {
+    pub(crate) fn covers(&self, table: &str, date: &str, hour: &str, seq: u64) -> bool {
         self.0
             .get(&(table.to_string(), date.to_string(), hour.to_string()))
             .is_some_and(|ranges| ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&seq)))
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// The highest sequence any file covers (0 if none).
-    pub fn max_seq(&self) -> u64 {
+    pub(crate) fn max_seq(&self) -> u64 {
         self.0
             .values()
             .flatten()
@@ -162,7 +132,7 @@ impl Coverage {
     }
 
     /// Drops the rows of `batch` whose partition already has a file covering `seq`.
-    pub fn filter_uncovered(
+    pub(crate) fn filter_uncovered(
         &self,
         table: &str,
         seq: u64,
@@ -184,23 +154,6 @@ impl Coverage {
         }
         Ok(Some(take_record_batch(&batch, &UInt32Array::from(keep))?))
     }
-}
-
-fn dir_value(path: &Path, prefix: &str) -> Option<String> {
-    path.is_dir().then_some(())?;
-    path.file_name()?
-        .to_str()?
-        .strip_prefix(prefix)
-        .map(str::to_string)
-}
-
-/// `<lo>-<hi>-<nonce>.parquet` → `(lo, hi)`.
-pub fn parse_range(name: &str) -> Option<(u64, u64)> {
-    let stem = name.strip_suffix(".parquet")?;
-    let mut parts = stem.splitn(3, '-');
-    let lo = parts.next()?.parse().ok()?;
-    let hi = parts.next()?.parse().ok()?;
-    Some((lo, hi))
 }
 
 /// What one flush wrote.
@@ -256,9 +209,9 @@ pub fn flush(data_dir: &Path, buffer: &HotBuffer, metrics: &Metrics) -> Result<F
     }
     buffer.commit_flushed(hi);
     metrics.flushes.inc();
-    metrics.parquet_files.add(stats.files as u64);
-    metrics.parquet_rows.add(stats.rows as u64);
-    metrics.parquet_bytes.add(stats.bytes);
+    metrics.parquet_files.inc_by(stats.files as u64);
+    metrics.parquet_rows.inc_by(stats.rows as u64);
+    metrics.parquet_bytes.inc_by(stats.bytes);
     Ok(stats)
 }
 
@@ -273,7 +226,7 @@ fn group_by_table(entries: &[Entry]) -> BTreeMap<&'static str, Vec<RecordBatch>>
 }
 
 /// `(date, hour)`.
-pub type Partition = (String, String);
+pub(crate) type Partition = (String, String);
 
 /// The `date` and `hour` columns every table batch carries.
 fn partition_columns(
@@ -289,7 +242,7 @@ fn partition_columns(
 }
 
 /// Splits a batch by its `(date, hour)` columns, sorted within each partition.
-pub fn split_partitions(batch: &RecordBatch) -> Result<Vec<(Partition, RecordBatch)>, Error> {
+pub(crate) fn split_partitions(batch: &RecordBatch) -> Result<Vec<(Partition, RecordBatch)>, Error> {
     let (dates, hours) = partition_columns(batch);
     let mut parts: BTreeMap<(&str, &str), Vec<u32>> = BTreeMap::new();
     for i in 0..batch.num_rows() {
@@ -358,7 +311,7 @@ fn write_partition(
     hi: u64,
 ) -> Result<PathBuf, Error> {
     write_partition_in(
-        &table_dir(data_dir, table),
+        &layout::table_dir(data_dir, table),
         table,
         date,
         hour,
@@ -368,8 +321,29 @@ fn write_partition(
     )
 }
 
+/// Creates `dir` and its missing parents up to (not above) `root`, and makes each
+/// new entry durable by fsyncing the directory that holds it: a new `date=`
+/// directory must survive a crash before the WAL that covers it is trimmed.
+fn create_dir_durably(root: &Path, dir: &Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let parent = dir.parent().unwrap_or(root);
+    if parent != root && dir.starts_with(root) {
+        create_dir_durably(root, parent)?;
+    } else {
+        std::fs::create_dir_all(parent)?;
+    }
+    match std::fs::create_dir(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
+        Err(e) => return Err(e),
+    }
+    crate::wal::fsync_dir(parent)
+}
+
 /// Writes one partition file of `table` under the table directory `root`.
-pub fn write_partition_in(
+pub(crate) fn write_partition_in(
     root: &Path,
     table: &str,
     date: &str,
@@ -378,13 +352,11 @@ pub fn write_partition_in(
     lo: u64,
     hi: u64,
 ) -> Result<PathBuf, Error> {
-    let dir = root
-        .join(format!("date={date}"))
-        .join(format!("hour={hour}"));
-    std::fs::create_dir_all(&dir)?;
-    let name = format!("{lo:020}-{hi:020}-{:08x}.parquet", rand::random::<u32>());
+    let dir = layout::partition_dir(root, date, hour);
+    create_dir_durably(root.parent().unwrap_or(root), &dir)?;
+    let name = layout::parquet_name(lo, hi, rand::random::<u32>());
     let final_path = dir.join(&name);
-    let tmp_path = dir.join(format!("{name}.tmp"));
+    let tmp_path = dir.join(format!("{name}{}", layout::TMP_SUFFIX));
 
     let sorted = sort_batch(table, batch)?;
     let file_schema = tables::file_schema(&sorted.schema());
@@ -410,10 +382,6 @@ pub fn write_partition_in(
     drop(file);
     std::fs::rename(&tmp_path, &final_path)?;
     crate::wal::fsync_dir(&dir)?;
-    // the partition directories may be new: make their entries durable too
-    if let Some(parent) = dir.parent() {
-        crate::wal::fsync_dir(parent)?;
-    }
     Ok(final_path)
 }
 

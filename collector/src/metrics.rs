@@ -1,147 +1,190 @@
-//! Intake counters, exposed in Prometheus text format on `GET /metrics`.
+//! The collector's own telemetry, exposed on `GET /metrics` in the OpenMetrics
+//! text format (`prometheus-client`).
 //!
-//! Counted per request or per batch, never per record. Error labels are the
-//! bounded [`schemas::Status::label`] values, never raw messages.
+//! Counted per request or per batch, never per record. Labels are bounded: the
+//! signal, or the [`schemas::Status::label`] of an error, never a raw message.
 
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 
-use parking_lot::Mutex;
-use std::collections::BTreeMap;
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct SignalLabel {
+    signal: &'static str,
+}
 
-#[derive(Debug, Default)]
-pub struct Counter(AtomicU64);
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct ErrorLabel {
+    error_type: &'static str,
+}
 
-impl Counter {
-    pub fn inc(&self) {
-        self.add(1);
-    }
-    pub fn add(&self, n: u64) {
-        self.0.fetch_add(n, Ordering::Relaxed);
-    }
-    pub fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
+/// A counter family with one bounded label.
+#[derive(Debug, Clone)]
+pub(crate) struct ByLabel<L>(Family<L, Counter>);
+
+impl ByLabel<SignalLabel> {
+    pub(crate) fn add(&self, signal: &'static str, n: u64) {
+        self.0.get_or_create(&SignalLabel { signal }).inc_by(n);
     }
 }
 
-/// A counter with one bounded label.
-#[derive(Debug, Default)]
-pub struct LabeledCounter(Mutex<BTreeMap<String, u64>>);
-
-impl LabeledCounter {
-    pub fn add(&self, label: &str, n: u64) {
-        *self.0.lock().entry(label.to_string()).or_default() += n;
+impl ByLabel<ErrorLabel> {
+    pub(crate) fn add(&self, error_type: &'static str, n: u64) {
+        self.0.get_or_create(&ErrorLabel { error_type }).inc_by(n);
     }
-    pub fn get(&self, label: &str) -> u64 {
-        self.0.lock().get(label).copied().unwrap_or(0)
+    #[cfg(test)]
+    pub(crate) fn get(&self, error_type: &'static str) -> u64 {
+        self.0.get_or_create(&ErrorLabel { error_type }).get()
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Metrics {
-    pub intake_requests: LabeledCounter,
-    pub intake_records: LabeledCounter,
-    pub intake_rejected_records: LabeledCounter,
-    pub intake_errors: LabeledCounter,
-    pub wal_fsyncs: Counter,
-    pub wal_bytes: Counter,
-    pub flushes: Counter,
-    pub parquet_files: Counter,
-    pub parquet_rows: Counter,
-    pub parquet_bytes: Counter,
-    pub flush_errors: Counter,
-    pub redacted_values: Counter,
+    registry: Registry,
+    pub(crate) intake_requests: ByLabel<SignalLabel>,
+    pub(crate) intake_records: ByLabel<SignalLabel>,
+    pub(crate) intake_rejected_records: ByLabel<SignalLabel>,
+    pub(crate) intake_errors: ByLabel<ErrorLabel>,
+    pub(crate) wal_fsyncs: Counter,
+    pub(crate) wal_bytes: Counter,
+    pub(crate) flushes: Counter,
+    pub(crate) flush_errors: Counter,
+    pub(crate) parquet_files: Counter,
+    pub(crate) parquet_rows: Counter,
+    pub(crate) parquet_bytes: Counter,
+    pub(crate) redacted_values: Counter,
+    pub(crate) buffer_rows: Gauge,
+    pub(crate) buffer_bytes: Gauge,
+    pub(crate) flushed_upto: Gauge,
+    pub(crate) inflight_requests: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
 }
 
 impl Metrics {
-    pub fn render(&self, gauges: &[(&str, &str, u64)]) -> String {
-        let mut out = String::new();
-        let labeled =
-            |out: &mut String, name: &str, help: &str, label: &str, c: &LabeledCounter| {
-                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
-                for (k, v) in c.0.lock().iter() {
-                    let _ = writeln!(out, "{name}{{{label}=\"{k}\"}} {v}");
-                }
-            };
-        labeled(
-            &mut out,
-            "vigil_intake_requests_total",
-            "Export requests received.",
-            "signal",
-            &self.intake_requests,
-        );
-        labeled(
-            &mut out,
-            "vigil_intake_records_total",
-            "Records acknowledged.",
-            "signal",
-            &self.intake_records,
-        );
-        labeled(
-            &mut out,
-            "vigil_intake_rejected_records_total",
-            "Records rejected by validation (partial success).",
-            "signal",
-            &self.intake_rejected_records,
-        );
-        labeled(
-            &mut out,
-            "vigil_intake_errors_total",
-            "Requests answered with an error.",
-            "error_type",
-            &self.intake_errors,
-        );
-        for (name, help, c) in [
-            (
-                "vigil_wal_fsyncs_total",
-                "WAL group commits.",
-                &self.wal_fsyncs,
-            ),
-            (
-                "vigil_wal_bytes_total",
-                "Bytes appended to the WAL.",
-                &self.wal_bytes,
-            ),
-            (
-                "vigil_flushes_total",
-                "Flushes of the hot buffer to Parquet.",
-                &self.flushes,
-            ),
-            (
-                "vigil_flush_errors_total",
-                "Failed flushes (retried).",
-                &self.flush_errors,
-            ),
-            (
-                "vigil_parquet_files_total",
-                "Parquet files written.",
-                &self.parquet_files,
-            ),
-            (
-                "vigil_parquet_rows_total",
-                "Rows written to Parquet.",
-                &self.parquet_rows,
-            ),
-            (
-                "vigil_parquet_bytes_total",
-                "Parquet bytes written.",
-                &self.parquet_bytes,
-            ),
-            (
-                "vigil_redacted_values_total",
-                "Attribute values in which a secret was redacted.",
-                &self.redacted_values,
-            ),
-        ] {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
-                c.get()
-            );
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("vigil");
+        fn family<L>(registry: &mut Registry, name: &str, help: &str) -> Family<L, Counter>
+        where
+            L: prometheus_client::encoding::EncodeLabelSet
+                + Clone
+                + std::hash::Hash
+                + Eq
+                + std::fmt::Debug
+                + Send
+                + Sync
+                + 'static,
+        {
+            let f = Family::default();
+            registry.register(name, help, f.clone());
+            f
         }
-        for (name, help, v) in gauges {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
+        let counter = |registry: &mut Registry, name: &str, help: &str| {
+            let c = Counter::default();
+            registry.register(name, help, c.clone());
+            c
+        };
+        let gauge = |registry: &mut Registry, name: &str, help: &str| {
+            let g = Gauge::default();
+            registry.register(name, help, g.clone());
+            g
+        };
+        let r = &mut registry;
+        let metrics = Metrics {
+            intake_requests: ByLabel(family(r, "intake_requests", "Export requests received")),
+            intake_records: ByLabel(family(r, "intake_records", "Records acknowledged")),
+            intake_rejected_records: ByLabel(family(
+                r,
+                "intake_rejected_records",
+                "Records rejected by validation (partial success)",
+            )),
+            intake_errors: ByLabel(family(r, "intake_errors", "Requests answered with an error")),
+            wal_fsyncs: counter(r, "wal_fsyncs", "WAL group commits"),
+            wal_bytes: counter(r, "wal_bytes", "Bytes appended to the WAL"),
+            flushes: counter(r, "flushes", "Flushes of the hot buffer to Parquet"),
+            flush_errors: counter(r, "flush_errors", "Failed flushes (retried)"),
+            parquet_files: counter(r, "parquet_files", "Parquet files written"),
+            parquet_rows: counter(r, "parquet_rows", "Rows written to Parquet"),
+            parquet_bytes: counter(r, "parquet_bytes", "Parquet bytes written"),
+            redacted_values: counter(
+                r,
+                "redacted_values",
+                "Attribute values in which a secret was redacted",
+            ),
+            buffer_rows: gauge(r, "buffer_rows", "Acknowledged rows not yet in Parquet"),
+            buffer_bytes: gauge(r, "buffer_bytes", "Memory held by unflushed rows"),
+            flushed_upto: gauge(r, "wal_flushed_upto", "Highest WAL sequence number in Parquet"),
+            inflight_requests: gauge(
+                r,
+                "intake_inflight_requests",
+                "Requests being received or decoded now (see --max-inflight-requests)",
+            ),
+            registry,
+        };
+        metrics
+    }
+
+    /// Write-path totals so far (benchmarks and tests read them).
+    pub fn totals(&self) -> WriteTotals {
+        WriteTotals {
+            wal_fsyncs: self.wal_fsyncs.get(),
+            wal_bytes: self.wal_bytes.get(),
+            parquet_files: self.parquet_files.get(),
+            parquet_rows: self.parquet_rows.get(),
+            parquet_bytes: self.parquet_bytes.get(),
+        }
+    }
+
+    /// The OpenMetrics text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+            tracing::error!(error = %e, "encoding metrics failed");
         }
         out
+    }
+}
+
+/// Counters of the write path, read at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteTotals {
+    pub wal_fsyncs: u64,
+    pub wal_bytes: u64,
+    pub parquet_files: u64,
+    pub parquet_rows: u64,
+    pub parquet_bytes: u64,
+}
+
+/// The Content-Type of [`Metrics::render`].
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exposition_has_every_family_with_its_labels() {
+        let m = Metrics::new();
+        m.intake_requests.add("logs", 2);
+        m.intake_errors.add("overloaded", 1);
+        m.wal_fsyncs.inc();
+        m.buffer_rows.set(7);
+        let text = m.render();
+        for line in [
+            "vigil_intake_requests_total{signal=\"logs\"} 2",
+            "vigil_intake_errors_total{error_type=\"overloaded\"} 1",
+            "vigil_wal_fsyncs_total 1",
+            "vigil_buffer_rows 7",
+            "# EOF",
+        ] {
+            assert!(text.contains(line), "{line} missing in\n{text}");
+        }
+        assert_eq!(m.intake_errors.get("overloaded"), 1);
     }
 }

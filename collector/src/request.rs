@@ -8,7 +8,9 @@ use opentelemetry_proto::tonic::metrics::v1::metric;
 use prost::Message as _;
 use schemas::tables::{OTLP_LOGS, OTLP_METRICS, OTLP_SPANS};
 
-use crate::rows::{log_rows, metric_rows, span_rows};
+use schemas::normalize::{from_logs, from_spans, to_batch};
+use schemas::raw::{log_rows, metric_rows, span_rows};
+
 use crate::wal::Signal;
 use crate::wal::writer::TableBatches;
 
@@ -115,7 +117,12 @@ impl ExportRequest {
                 }
             }
         }
-        if let Some(b) = crate::events::event_rows(self, ingest_ns)? {
+        let events = match self {
+            ExportRequest::Traces(r) => from_spans(r, ingest_ns),
+            ExportRequest::Logs(r) => from_logs(r, ingest_ns),
+            ExportRequest::Metrics(_) => Vec::new(),
+        };
+        if let Some(b) = to_batch(&events)? {
             out.push((schemas::tables::AGENT_EVENTS, b));
         }
         Ok(out)

@@ -36,22 +36,24 @@ pub async fn context(data_dir: &Path, hot: &HotSnapshot) -> Result<SessionContex
     let ctx = session();
     for table in ALL_TABLES {
         let schema = tables::raw_schema(table).expect("known table");
-        let dir = data_dir.join("tables").join(table);
-        std::fs::create_dir_all(&dir)?;
-        let url = ListingTableUrl::parse(format!("{}/", dir.canonicalize()?.display()))?;
-        let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
-            .with_file_extension(".parquet")
-            .with_table_partition_cols(vec![
-                (COL_DATE.to_string(), DataType::Utf8),
-                (COL_HOUR.to_string(), DataType::Utf8),
-            ]);
-        let config = ListingTableConfig::new(url)
-            .with_listing_options(options)
-            .with_schema(tables::file_schema(&schema));
-        ctx.register_table(
-            format!("__stored_{table}"),
-            Arc::new(ListingTable::try_new(config)?),
-        )?;
+        let dir = schemas::layout::table_dir(data_dir, table);
+        let stored: Arc<dyn datafusion::catalog::TableProvider> = if dir.is_dir() {
+            let url = ListingTableUrl::parse(format!("{}/", dir.canonicalize()?.display()))?;
+            let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+                .with_file_extension(".parquet")
+                .with_table_partition_cols(vec![
+                    (COL_DATE.to_string(), DataType::Utf8),
+                    (COL_HOUR.to_string(), DataType::Utf8),
+                ]);
+            let config = ListingTableConfig::new(url)
+                .with_listing_options(options)
+                .with_schema(tables::file_schema(&schema));
+            Arc::new(ListingTable::try_new(config)?)
+        } else {
+            // nothing written yet: an empty table, and nothing created (queries only read)
+            Arc::new(MemTable::try_new(Arc::clone(&schema), vec![vec![]])?)
+        };
+        ctx.register_table(format!("__stored_{table}"), stored)?;
         let batches = hot.batches.get(table).cloned().unwrap_or_default();
         let mem = MemTable::try_new(Arc::clone(&schema), vec![batches])?;
         ctx.register_table(format!("__hot_{table}"), Arc::new(mem))?;

@@ -5,8 +5,8 @@ use schemas::Status;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// SQL that parses but is not allowed: DDL, DML, `COPY`, `SET`, file access.
-    #[error("only read-only queries are allowed: {0}")]
-    NotReadOnly(String),
+    #[error("only read-only queries are allowed; {0} is refused")]
+    NotReadOnly(&'static str),
     /// The query is wrong (syntax, unknown table or column, type error).
     #[error("{0}")]
     Sql(String),
@@ -23,21 +23,9 @@ pub enum Error {
 impl From<datafusion::error::DataFusionError> for Error {
     fn from(e: datafusion::error::DataFusionError) -> Self {
         use datafusion::error::DataFusionError as D;
-        let message = e.strip_backtrace();
         match e.find_root() {
-            D::Plan(m)
-                if [
-                    "DDL not supported",
-                    "DML not supported",
-                    "Statement not supported",
-                ]
-                .iter()
-                .any(|p| m.starts_with(p)) =>
-            {
-                Error::NotReadOnly(message)
-            }
             D::SQL(..) | D::Plan(_) | D::SchemaError(..) | D::NotImplemented(_) => {
-                Error::Sql(message)
+                Error::Sql(e.strip_backtrace())
             }
             _ => Error::Engine(e),
         }
@@ -51,14 +39,6 @@ impl Error {
             Error::Sql(_) => Status::InvalidArgument,
             Error::NoDataDir(_) => Status::NotFound,
             Error::Engine(_) | Error::Arrow(_) | Error::Io(_) => Status::Internal,
-        }
-    }
-
-    pub fn client_message(&self) -> String {
-        if self.status().wire().server_fault {
-            "internal error; see the server log".to_string()
-        } else {
-            self.to_string()
         }
     }
 }

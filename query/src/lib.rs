@@ -18,7 +18,8 @@ use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
-use datafusion::execution::context::SQLOptions;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::logical_expr::LogicalPlan;
 use schemas::{HotRows, HotSnapshot};
 
 pub use error::Error;
@@ -42,18 +43,32 @@ pub struct QueryEngine {
     hot: Option<Arc<dyn HotRows>>,
 }
 
-/// SQL options that allow reading only.
-pub fn read_only() -> SQLOptions {
-    SQLOptions::new()
-        .with_allow_ddl(false)
-        .with_allow_dml(false)
-        .with_allow_statements(false)
+/// Refuses a plan that would change anything: DDL (`CREATE`, `DROP`, external
+/// tables), DML, `COPY`, and statements (`SET`, transactions), anywhere in the
+/// plan including subqueries.
+pub fn check_read_only(plan: &LogicalPlan) -> Result<(), Error> {
+    let mut refused = None;
+    plan.apply_with_subqueries(|p| {
+        refused = match p {
+            LogicalPlan::Ddl(_) => Some("DDL (CREATE / DROP)"),
+            LogicalPlan::Dml(_) => Some("DML (INSERT / UPDATE / DELETE)"),
+            LogicalPlan::Copy(_) => Some("COPY"),
+            LogicalPlan::Statement(_) => Some("a statement (SET, transactions, PREPARE)"),
+            _ => None,
+        };
+        Ok(if refused.is_some() {
+            TreeNodeRecursion::Stop
+        } else {
+            TreeNodeRecursion::Continue
+        })
+    })?;
+    refused.map_or(Ok(()), |what| Err(Error::NotReadOnly(what)))
 }
 
 impl QueryEngine {
-    /// An engine over the Parquet files of `data_dir` only (the CLI).
+    /// An engine over the Parquet files of `data_dir` only (the CLI). Reads only.
     pub fn offline(data_dir: &Path) -> Result<Self, Error> {
-        if !data_dir.join("tables").is_dir() {
+        if !schemas::layout::tables_dir(data_dir).is_dir() {
             return Err(Error::NoDataDir(data_dir.display().to_string()));
         }
         Ok(QueryEngine {
@@ -88,7 +103,9 @@ impl QueryEngine {
     /// Runs one read-only statement.
     pub async fn sql(&self, sql: &str) -> Result<QueryResult, Error> {
         let ctx = catalog::context(&self.data_dir, &self.snapshot()).await?;
-        let df = ctx.sql_with_options(sql, read_only()).await?;
+        let plan = ctx.state().create_logical_plan(sql).await?;
+        check_read_only(&plan)?;
+        let df = ctx.execute_logical_plan(plan).await?;
         let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
         let batches = df.collect().await?;
         Ok(QueryResult { schema, batches })

@@ -13,7 +13,7 @@
 //!   the questions a responder asks first.
 
 use datafusion::prelude::SessionContext;
-use schemas::events::AGENT_EVENTS_SCHEMA;
+use schemas::events::AgentEventColumns;
 
 use crate::error::Error;
 
@@ -21,7 +21,7 @@ use crate::error::Error;
 pub const AGENT_EVENTS_RAW: &str = "agent_events_raw";
 
 fn event_columns() -> String {
-    AGENT_EVENTS_SCHEMA
+    AgentEventColumns::schema()
         .fields()
         .iter()
         .map(|f| format!("\"{}\"", f.name()))

@@ -5,11 +5,8 @@
 //! records (a Claude Code `Read` path on a span, its decision on a log) are joined
 //! at query time through `tool_call_id` (see the `agent_actions` view).
 
-use std::sync::{Arc, LazyLock};
-
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-
-use crate::tables::{COL_DATE, COL_HOUR, COL_TS, COL_WAL_SEQ, ts_type};
+use crate::columns::{Int32, Int64, List, Required, Timestamp, UInt64, Utf8};
+use crate::tables::PartitionColumns;
 
 /// `kind` values.
 pub mod kind {
@@ -29,60 +26,46 @@ pub mod kind {
     pub const OTHER: &str = "other";
 }
 
-fn utf8(name: &str) -> Field {
-    Field::new(name, DataType::Utf8, true)
+crate::columns! {
+    /// `agent_events`, as stored (the query layer adds derived columns in a view).
+    pub struct AgentEventColumns {
+        wal_seq: Required<UInt64>,
+        ts: Required<Timestamp>,
+        event_id: Required<Utf8>,
+        session_id: Utf8,
+        parent_session_id: Utf8,
+        turn_id: Utf8,
+        seq: Int64,
+        agent: Utf8,
+        agent_version: Utf8,
+        user_id: Utf8,
+        host: Utf8,
+        service_name: Utf8,
+        kind: Required<Utf8>,
+        event_name: Utf8,
+        tool_name: Utf8,
+        tool_call_id: Utf8,
+        command: Utf8,
+        paths_read: List<Utf8>,
+        paths_written: List<Utf8>,
+        decision: Utf8,
+        decision_source: Utf8,
+        outcome: Utf8,
+        exit_code: Int32,
+        output_bytes: Int64,
+        network_host: Utf8,
+        network_decision: Utf8,
+        mcp_server: Utf8,
+        model: Utf8,
+        input_tokens: Int64,
+        output_tokens: Int64,
+        duration_ms: Int64,
+        text: Utf8,
+        plan: Utf8,
+        trace_id: Utf8,
+        span_id: Utf8,
+        parent_span_id: Utf8,
+        source: Required<Utf8>,
+    }
+    then partition: PartitionColumns
 }
-fn i64f(name: &str) -> Field {
-    Field::new(name, DataType::Int64, true)
-}
-fn list_utf8(name: &str) -> Field {
-    Field::new(
-        name,
-        DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
-        true,
-    )
-}
-
-pub static AGENT_EVENTS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
-    Arc::new(Schema::new(vec![
-        Field::new(COL_WAL_SEQ, DataType::UInt64, false),
-        Field::new(COL_TS, ts_type(), false),
-        Field::new("event_id", DataType::Utf8, false),
-        utf8("session_id"),
-        utf8("parent_session_id"),
-        utf8("turn_id"),
-        i64f("seq"),
-        utf8("agent"),
-        utf8("agent_version"),
-        utf8("user_id"),
-        utf8("host"),
-        utf8("service_name"),
-        Field::new("kind", DataType::Utf8, false),
-        utf8("event_name"),
-        utf8("tool_name"),
-        utf8("tool_call_id"),
-        utf8("command"),
-        list_utf8("paths_read"),
-        list_utf8("paths_written"),
-        utf8("decision"),
-        utf8("decision_source"),
-        utf8("outcome"),
-        Field::new("exit_code", DataType::Int32, true),
-        i64f("output_bytes"),
-        utf8("network_host"),
-        utf8("network_decision"),
-        utf8("mcp_server"),
-        utf8("model"),
-        i64f("input_tokens"),
-        i64f("output_tokens"),
-        i64f("duration_ms"),
-        utf8("text"),
-        utf8("plan"),
-        utf8("trace_id"),
-        utf8("span_id"),
-        utf8("parent_span_id"),
-        utf8("source"),
-        Field::new(COL_DATE, DataType::Utf8, false),
-        Field::new(COL_HOUR, DataType::Utf8, false),
-    ]))
-});

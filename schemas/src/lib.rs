@@ -1,21 +1,32 @@
-//! Shared vocabulary of Vigil: table schemas, the status table, the clock and the
-//! hot-rows seam, and the pure mapping from vendor telemetry to `agent_events`.
+//! Shared vocabulary of Vigil and the pure mappings over it.
 //!
-//! Data flows through this crate, never into I/O: `collector` decodes OTLP into
-//! `opentelemetry-proto` types, asks [`tables`] for the Arrow schema of each raw
-//! table, and [`normalize`] for the `agent_events` rows of each record; `query`
-//! reads the same schemas to register tables. No other Vigil crate is a
-//! dependency of this one.
+//! Data flows through this crate, never into I/O (the one exception: [`layout`]
+//! lists a table's files). `collector` decodes OTLP into `opentelemetry-proto`
+//! types and asks [`raw`] for the rows of the raw tables and [`normalize`] for
+//! the `agent_events` rows; both take their record times from [`time`], their
+//! vendor from [`vendor`] and the attribute names producers send from
+//! [`attrs`]. Every table is declared once in [`tables`] / [`events`] with
+//! [`columns!`]. `query` registers the same schemas and finds files through
+//! [`layout`]; every surface maps errors through [`status`] and checks tokens
+//! with [`auth`]. No other Vigil crate is a dependency of this one.
 
+pub mod attrs;
+pub mod auth;
 pub mod clock;
+pub mod columns;
 pub mod events;
 pub mod hot;
+pub mod layout;
 pub mod normalize;
 pub mod otlp;
+pub mod raw;
 pub mod redact;
 pub mod status;
 pub mod tables;
+pub mod time;
+pub mod vendor;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use hot::{HotRows, HotSnapshot};
 pub use status::{Status, WireStatus};
+pub use vendor::Vendor;

@@ -65,7 +65,7 @@ impl Status {
             Status::UnsupportedMediaType => w(415, 3, "22023", false, false),
             Status::NotFound => w(404, 5, "42P01", false, false),
             Status::Unauthenticated => w(401, 16, "28000", false, false),
-            Status::Forbidden => w(400, 7, "42501", false, false),
+            Status::Forbidden => w(403, 7, "42501", false, false),
             Status::Overloaded => w(429, 8, "53000", true, false),
             Status::Unavailable => w(503, 14, "57P03", true, false),
             Status::Internal => w(500, 13, "XX000", false, true),
@@ -78,6 +78,17 @@ impl Status {
 
     pub const fn grpc(self) -> i32 {
         self.wire().grpc
+    }
+
+    /// What the client is told about an error of this status: the error's own
+    /// text for the client's mistakes, a generic one for server faults (whose
+    /// details go to the log, never to the client).
+    pub fn client_message(self, error: &dyn std::fmt::Display) -> String {
+        if self.wire().server_fault {
+            "internal error; see the server log".to_string()
+        } else {
+            error.to_string()
+        }
     }
 
     /// A short stable label for metrics (`error_type`).
@@ -114,5 +125,11 @@ mod tests {
         assert_eq!(Status::PayloadTooLarge.http(), 413);
         assert_eq!(Status::UnsupportedMediaType.http(), 415);
         assert_eq!(Status::Unauthenticated.grpc(), 16);
+        assert_eq!(Status::Forbidden.http(), 403);
+        assert_eq!(
+            Status::Internal.client_message(&"disk /secret/path failed"),
+            "internal error; see the server log"
+        );
+        assert_eq!(Status::InvalidArgument.client_message(&"bad id"), "bad id");
     }
 }

@@ -12,9 +12,13 @@
 //! the first; see docs/tables.md). Span events, span links and metric details
 //! that have no scalar shape are stored as JSON text.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
+
+use crate::columns::{
+    AttrMap, Boolean, Float64, Int32, Int64, List, Required, Timestamp, UInt32, UInt64, Utf8,
+};
 
 pub const OTLP_SPANS: &str = "otlp_spans";
 pub const OTLP_LOGS: &str = "otlp_logs";
@@ -50,127 +54,121 @@ pub fn attr_map_type() -> DataType {
     )
 }
 
-fn utf8(name: &str) -> Field {
-    Field::new(name, DataType::Utf8, true)
-}
-fn ts(name: &str) -> Field {
-    Field::new(name, ts_type(), true)
-}
-fn map(name: &str) -> Field {
-    Field::new(name, attr_map_type(), true)
+crate::columns! {
+    /// The Hive partition of a row, from its `ts` (UTC): last in every table.
+    pub struct PartitionColumns {
+        date: Required<Utf8>,
+        hour: Required<Utf8>,
+    }
 }
 
-fn with_envelope(body: Vec<Field>) -> SchemaRef {
-    let mut fields = vec![
-        Field::new(COL_WAL_SEQ, DataType::UInt64, false),
-        Field::new(COL_TS, ts_type(), false),
-    ];
-    fields.extend(body);
-    fields.extend([
-        utf8("service_name"),
-        utf8("vendor"),
-        map("resource_attributes"),
-        Field::new("resource_dropped_attributes_count", DataType::UInt32, true),
-        utf8("resource_schema_url"),
-        utf8("scope_name"),
-        utf8("scope_version"),
-        map("scope_attributes"),
-        utf8("scope_schema_url"),
-        Field::new(COL_DATE, DataType::Utf8, false),
-        Field::new(COL_HOUR, DataType::Utf8, false),
-    ]);
-    Arc::new(Schema::new(fields))
+crate::columns! {
+    /// What sent a raw record, and when Vigil received it.
+    pub struct EnvelopeColumns {
+        service_name: Utf8,
+        vendor: Utf8,
+        resource_attributes: AttrMap,
+        resource_dropped_attributes_count: UInt32,
+        resource_schema_url: Utf8,
+        scope_name: Utf8,
+        scope_version: Utf8,
+        scope_attributes: AttrMap,
+        scope_schema_url: Utf8,
+        /// When Vigil received the request (the fallback for records without a time).
+        received_ts: Timestamp,
+    }
+    then partition: PartitionColumns
 }
 
-/// One row per span. `ts` is the start time.
-pub static SPANS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
-    with_envelope(vec![
-        ts("end_ts"),
-        Field::new("duration_ns", DataType::Int64, true),
-        utf8("trace_id"),
-        utf8("span_id"),
-        utf8("parent_span_id"),
-        utf8("trace_state"),
-        Field::new("flags", DataType::UInt32, true),
-        utf8("name"),
-        utf8("kind"),
-        utf8("status_code"),
-        utf8("status_message"),
-        map("attributes"),
-        Field::new("dropped_attributes_count", DataType::UInt32, true),
-        // JSON array of {time_unix_nano, name, attributes, dropped_attributes_count}
-        utf8("events"),
-        Field::new("dropped_events_count", DataType::UInt32, true),
-        // JSON array of {trace_id, span_id, trace_state, flags, attributes, dropped_attributes_count}
-        utf8("links"),
-        Field::new("dropped_links_count", DataType::UInt32, true),
-    ])
-});
+crate::columns! {
+    /// `otlp_spans`: one row per span. `ts` is the start time (see [`crate::time::span_time`]).
+    pub struct SpanColumns {
+        wal_seq: Required<UInt64>,
+        ts: Required<Timestamp>,
+        end_ts: Timestamp,
+        duration_ns: Int64,
+        trace_id: Utf8,
+        span_id: Utf8,
+        parent_span_id: Utf8,
+        trace_state: Utf8,
+        flags: UInt32,
+        name: Utf8,
+        kind: Utf8,
+        status_code: Utf8,
+        status_message: Utf8,
+        attributes: AttrMap,
+        dropped_attributes_count: UInt32,
+        /// JSON array of {time_unix_nano, name, attributes, dropped_attributes_count}
+        events: Utf8,
+        dropped_events_count: UInt32,
+        /// JSON array of {trace_id, span_id, trace_state, flags, attributes, dropped_attributes_count}
+        links: Utf8,
+        dropped_links_count: UInt32,
+    }
+    then envelope: EnvelopeColumns
+}
 
-/// One row per log record. `ts` is `time_unix_nano`, else `observed_time_unix_nano`,
-/// else the `event.timestamp` attribute, else the time Vigil received it.
-pub static LOGS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
-    with_envelope(vec![
-        Field::new("time_unix_nano", DataType::Int64, true),
-        ts("observed_ts"),
-        Field::new("severity_number", DataType::Int32, true),
-        utf8("severity_text"),
-        // a string body as sent; any other AnyValue as JSON
-        utf8("body"),
-        utf8("event_name"),
-        utf8("trace_id"),
-        utf8("span_id"),
-        Field::new("flags", DataType::UInt32, true),
-        map("attributes"),
-        Field::new("dropped_attributes_count", DataType::UInt32, true),
-    ])
-});
+crate::columns! {
+    /// `otlp_logs`: one row per log record. `ts` from [`crate::time::log_time`].
+    pub struct LogColumns {
+        wal_seq: Required<UInt64>,
+        ts: Required<Timestamp>,
+        time_unix_nano: Int64,
+        observed_ts: Timestamp,
+        severity_number: Int32,
+        severity_text: Utf8,
+        /// a string body as sent; any other AnyValue as JSON
+        body: Utf8,
+        event_name: Utf8,
+        trace_id: Utf8,
+        span_id: Utf8,
+        flags: UInt32,
+        attributes: AttrMap,
+        dropped_attributes_count: UInt32,
+    }
+    then envelope: EnvelopeColumns
+}
 
-/// One row per metric data point. `ts` is the point's `time_unix_nano`.
-pub static METRICS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
-    with_envelope(vec![
-        ts("start_ts"),
-        utf8("metric_name"),
-        utf8("description"),
-        utf8("unit"),
-        // gauge | sum | histogram | exponential_histogram | summary
-        utf8("metric_type"),
-        // delta | cumulative | unspecified (null for gauges and summaries)
-        utf8("temporality"),
-        Field::new("is_monotonic", DataType::Boolean, true),
-        Field::new("value_double", DataType::Float64, true),
-        Field::new("value_int", DataType::Int64, true),
-        Field::new("count", DataType::UInt64, true),
-        Field::new("sum", DataType::Float64, true),
-        Field::new("min", DataType::Float64, true),
-        Field::new("max", DataType::Float64, true),
-        Field::new(
-            "bucket_counts",
-            DataType::List(Arc::new(Field::new("item", DataType::UInt64, true))),
-            true,
-        ),
-        Field::new(
-            "explicit_bounds",
-            DataType::List(Arc::new(Field::new("item", DataType::Float64, true))),
-            true,
-        ),
-        // JSON: exponential-histogram buckets, summary quantiles
-        utf8("details"),
-        // JSON array of exemplars
-        utf8("exemplars"),
-        Field::new("flags", DataType::UInt32, true),
-        map("attributes"),
-        map("metric_metadata"),
-    ])
-});
+crate::columns! {
+    /// `otlp_metrics`: one row per data point. `ts` from [`crate::time::point_time`].
+    pub struct MetricColumns {
+        wal_seq: Required<UInt64>,
+        ts: Required<Timestamp>,
+        start_ts: Timestamp,
+        metric_name: Utf8,
+        description: Utf8,
+        unit: Utf8,
+        /// gauge | sum | histogram | exponential_histogram | summary
+        metric_type: Utf8,
+        /// delta | cumulative | unspecified (null for gauges and summaries)
+        temporality: Utf8,
+        is_monotonic: Boolean,
+        value_double: Float64,
+        value_int: Int64,
+        count: UInt64,
+        sum: Float64,
+        min: Float64,
+        max: Float64,
+        bucket_counts: List<UInt64>,
+        explicit_bounds: List<Float64>,
+        /// JSON: exponential-histogram buckets, summary quantiles
+        details: Utf8,
+        /// JSON array of exemplars
+        exemplars: Utf8,
+        flags: UInt32,
+        attributes: AttrMap,
+        metric_metadata: AttrMap,
+    }
+    then envelope: EnvelopeColumns
+}
 
 /// Schema of a raw table by name.
 pub fn raw_schema(table: &str) -> Option<SchemaRef> {
     match table {
-        OTLP_SPANS => Some(Arc::clone(&SPANS_SCHEMA)),
-        OTLP_LOGS => Some(Arc::clone(&LOGS_SCHEMA)),
-        OTLP_METRICS => Some(Arc::clone(&METRICS_SCHEMA)),
-        AGENT_EVENTS => Some(Arc::clone(&crate::events::AGENT_EVENTS_SCHEMA)),
+        OTLP_SPANS => Some(SpanColumns::schema()),
+        OTLP_LOGS => Some(LogColumns::schema()),
+        OTLP_METRICS => Some(MetricColumns::schema()),
+        AGENT_EVENTS => Some(crate::events::AgentEventColumns::schema()),
         _ => None,
     }
 }
@@ -219,6 +217,13 @@ impl PartitionCache {
             self.hour_bucket = Some(bucket);
         }
         (&self.date, &self.hour)
+    }
+
+    /// Appends the partition of `ts_ns` to a table's partition columns.
+    pub fn append(&mut self, cols: &mut PartitionColumns, ts_ns: i64) {
+        let (d, h) = self.get(ts_ns);
+        cols.date.append_value(d);
+        cols.hour.append_value(h);
     }
 }
 

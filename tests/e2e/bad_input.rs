@@ -421,21 +421,29 @@ async fn overloaded_intake_answers_retryable_statuses() {
 #[tokio::test(flavor = "multi_thread")]
 async fn sql_api_is_read_only() {
     let server = Server::start().await;
-    for sql in [
-        "CREATE TABLE t AS SELECT 1",
-        "CREATE EXTERNAL TABLE x STORED AS CSV LOCATION '/etc/passwd'",
-        "INSERT INTO otlp_logs SELECT * FROM otlp_logs",
-        "COPY (SELECT 1) TO '/tmp/vigil-copy-test.csv'",
-        "DROP VIEW otlp_logs",
-        "SET datafusion.execution.batch_size = 1",
-        "SELECT * FROM '/etc/passwd'",
+    // refused as writes: 403 Forbidden; a file path is no table: 400
+    for (sql, status_want, kind) in [
+        ("CREATE TABLE t AS SELECT 1", 403, "forbidden"),
+        ("CREATE EXTERNAL TABLE x STORED AS CSV LOCATION '/etc/passwd'", 403, "forbidden"),
+        ("INSERT INTO otlp_logs SELECT * FROM otlp_logs", 403, "forbidden"),
+        ("COPY (SELECT 1) TO '/tmp/vigil-copy-test.csv'", 403, "forbidden"),
+        ("DROP VIEW otlp_logs", 403, "forbidden"),
+        ("SET datafusion.execution.batch_size = 1", 403, "forbidden"),
+        ("SELECT * FROM (SELECT 1) WHERE EXISTS (SELECT 1)", 200, ""),
+        ("SELECT * FROM '/etc/passwd'", 400, "invalid_argument"),
     ] {
         let (status, body) = server.sql_status(sql).await;
-        assert_eq!(status, 400, "{sql} → {body}");
-        assert!(
-            body["error"].as_str().is_some_and(|e| !e.is_empty()),
-            "{sql} → {body}"
-        );
+        assert_eq!(status, status_want, "{sql} → {body}");
+        if status_want != 200 {
+            assert_eq!(body["kind"], kind, "{sql} → {body}");
+            assert!(
+                body["error"].as_str().is_some_and(|e| !e.is_empty()),
+                "{sql} → {body}"
+            );
+        }
+        if status_want == 403 {
+            assert!(body["error"].as_str().unwrap().contains("read-only"), "{sql} → {body}");
+        }
     }
     let (status, body) = server.sql_status("SELECT nope FROM otlp_logs").await;
     assert_eq!(status, 400);
@@ -483,21 +491,16 @@ async fn requests_beyond_the_inflight_limit_are_refused_not_queued() {
     });
     let body = json_logs("slow");
     tx.unbounded_send(Ok(body[..10].to_vec())).unwrap();
-    // let the slow request's head reach the server and take the permit first
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // wait until the slow request's head has reached the server and holds the permit
+    crate::harness::wait_for("the slow upload to hold the permit", std::time::Duration::from_secs(10), async || {
+        (server.metric("vigil_intake_inflight_requests").await == 1.0).then_some(())
+    })
+    .await;
     assert!(!slow.is_finished(), "the slow upload is still in flight");
-    let mut refused = None;
-    for _ in 0..100 {
-        let r = server
-            .post_otlp("/v1/logs", "application/json", json_logs("fast"))
-            .await;
-        if r.status() == 429 {
-            refused = Some(r);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    let refused = refused.expect("a second request while the first is in flight is refused");
+    let refused = server
+        .post_otlp("/v1/logs", "application/json", json_logs("fast"))
+        .await;
+    assert_eq!(refused.status(), 429, "a second request while the first is in flight is refused");
     assert_eq!(refused.headers()["retry-after"], "2");
     tx.unbounded_send(Ok(body[10..].to_vec())).unwrap();
     drop(tx);

@@ -200,6 +200,22 @@ impl Server {
             .collect()
     }
 
+    /// The value of an unlabelled metric on `/metrics` (0 when absent).
+    pub async fn metric(&self, name: &str) -> f64 {
+        let text = self
+            .client
+            .get(format!("http://{}/metrics", self.http))
+            .send()
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("metrics text");
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+            .unwrap_or(0.0)
+    }
+
     pub async fn count(&self, sql: &str) -> i64 {
         let rows = self.rows(sql).await;
         rows[0][0].as_i64().expect("a count")

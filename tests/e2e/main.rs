@@ -7,4 +7,5 @@ mod cli;
 mod crash;
 mod harness;
 mod otlp_clients;
+mod restart;
 mod scenarios;

@@ -29,10 +29,7 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let message = match &self {
-            ApiError::Query(e) => e.client_message(),
-            other => other.to_string(),
-        };
+        let message = status.client_message(&self);
         if status.wire().server_fault {
             tracing::error!(error = %self, "API request failed");
         }

@@ -8,8 +8,6 @@
 
 pub mod error;
 
-use std::sync::Arc;
-
 use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::{self, Next};
@@ -17,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use query::QueryEngine;
+use schemas::auth::{Access, Tokens};
 use serde::Deserialize;
 
 pub use error::ApiError;
@@ -24,7 +23,7 @@ pub use error::ApiError;
 #[derive(Clone)]
 pub struct AppState {
     pub engine: QueryEngine,
-    pub auth_token: Option<Arc<str>>,
+    pub tokens: Tokens,
 }
 
 #[derive(Debug, Deserialize)]
@@ -41,23 +40,11 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if let Some(expected) = &state.auth_token {
-        let presented = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        let ok = presented
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .is_some_and(|t| constant_time_eq(t.trim().as_bytes(), expected.as_bytes()));
-        if !ok {
-            return ApiError::Unauthenticated.into_response();
-        }
+    let authorization = req.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes());
+    if state.tokens.check(Access::Read, authorization).is_err() {
+        return ApiError::Unauthenticated.into_response();
     }
     next.run(req).await
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// `{"sql": "..."}`. The body is read as JSON whatever the Content-Type, so a

@@ -7,53 +7,46 @@ use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
     LogsService, LogsServiceServer,
 };
 use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+    ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
     MetricsService, MetricsServiceServer,
 };
 use opentelemetry_proto::tonic::collector::metrics::v1::{
-    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status};
 
-use super::token_matches;
-use crate::collector::{Collector, ExportOutcome};
+use schemas::auth::{Access, Tokens};
+
+use super::response::ExportResponse;
+use crate::collector::Collector;
 use crate::error::Error;
 use crate::request::ExportRequest;
 
 #[derive(Clone)]
-pub struct GrpcIngest {
+struct GrpcIngest {
     collector: Arc<Collector>,
 }
 
-/// A tonic status for an error, with `RetryInfo`-style hint in the message for
-/// retryable ones (clients retry UNAVAILABLE / RESOURCE_EXHAUSTED by code).
-pub fn to_status(e: &Error) -> Status {
+/// A tonic status for an error (clients retry UNAVAILABLE / RESOURCE_EXHAUSTED by code).
+fn to_status(e: &Error) -> Status {
     let code = tonic::Code::from_i32(e.status().grpc());
-    Status::new(code, e.client_message())
+    Status::new(code, e.status().client_message(e))
 }
 
 impl GrpcIngest {
-    async fn ingest(&self, req: ExportRequest) -> Result<ExportOutcome, Status> {
-        self.collector.export(req).await.map_err(|e| to_status(&e))
+    async fn ingest<R: ExportResponse>(&self, req: ExportRequest) -> Result<Response<R>, Status> {
+        let outcome = self.collector.export(req).await.map_err(|e| to_status(&e))?;
+        Ok(Response::new(R::from_outcome(&outcome)))
     }
-}
-
-fn rejected(o: &ExportOutcome) -> Option<(i64, String)> {
-    (o.rejected > 0).then(|| {
-        (
-            i64::try_from(o.rejected).unwrap_or(i64::MAX),
-            o.message.clone().unwrap_or_default(),
-        )
-    })
 }
 
 #[tonic::async_trait]
@@ -62,15 +55,8 @@ impl TraceService for GrpcIngest {
         &self,
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let o = self
-            .ingest(ExportRequest::Traces(request.into_inner()))
-            .await?;
-        Ok(Response::new(ExportTraceServiceResponse {
-            partial_success: rejected(&o).map(|(n, m)| ExportTracePartialSuccess {
-                rejected_spans: n,
-                error_message: m,
-            }),
-        }))
+        self.ingest(ExportRequest::Traces(request.into_inner()))
+            .await
     }
 }
 
@@ -80,15 +66,8 @@ impl LogsService for GrpcIngest {
         &self,
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        let o = self
-            .ingest(ExportRequest::Logs(request.into_inner()))
-            .await?;
-        Ok(Response::new(ExportLogsServiceResponse {
-            partial_success: rejected(&o).map(|(n, m)| ExportLogsPartialSuccess {
-                rejected_log_records: n,
-                error_message: m,
-            }),
-        }))
+        self.ingest(ExportRequest::Logs(request.into_inner()))
+            .await
     }
 }
 
@@ -98,41 +77,27 @@ impl MetricsService for GrpcIngest {
         &self,
         request: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        let o = self
-            .ingest(ExportRequest::Metrics(request.into_inner()))
-            .await?;
-        Ok(Response::new(ExportMetricsServiceResponse {
-            partial_success: rejected(&o).map(|(n, m)| ExportMetricsPartialSuccess {
-                rejected_data_points: n,
-                error_message: m,
-            }),
-        }))
+        self.ingest(ExportRequest::Metrics(request.into_inner()))
+            .await
     }
 }
 
-/// Builds the gRPC router: the three services with gzip, the body limit and,
-/// when configured, the bearer-token check.
-pub fn routes(collector: Arc<Collector>, auth_token: Option<Arc<str>>) -> tonic::service::Routes {
+/// Builds the gRPC router: the three services with gzip and the body limit,
+/// behind the token check and admission (both before the message is read).
+pub fn routes(collector: Arc<Collector>, tokens: Tokens) -> tonic::service::Routes {
     let limit = collector.config().max_body_bytes;
     let ingest = GrpcIngest {
         collector: Arc::clone(&collector),
     };
-    let check = move |req: Request<()>| -> Result<Request<()>, Status> {
-        if let Some(expected) = &auth_token {
-            let presented = req
-                .metadata()
-                .get("authorization")
-                .and_then(|v| v.to_str().ok());
-            if !token_matches(presented, expected) {
-                let e = Error::Unauthenticated;
-                collector.count_error(&e);
-                return Err(to_status(&e));
-            }
+    let gate = move |mut req: Request<()>| -> Result<Request<()>, Status> {
+        let authorization = req.metadata().get("authorization").map(|v| v.as_bytes());
+        if tokens.check(Access::Ingest, authorization).is_err() {
+            let e = Error::Unauthenticated;
+            collector.count_error(&e);
+            return Err(to_status(&e));
         }
-        // admission before the message is decoded; the permit rides in the
-        // request's extensions until the call is answered
+        // the permit rides in the request's extensions until the call is answered
         let permit = collector.admit().map_err(|e| to_status(&e))?;
-        let mut req = req;
         req.extensions_mut().insert(Arc::new(permit));
         Ok(req)
     };
@@ -148,17 +113,10 @@ pub fn routes(collector: Arc<Collector>, auth_token: Option<Arc<str>>) -> tonic:
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip)
         .max_decoding_message_size(limit);
-    tonic::service::Routes::new(tonic::service::interceptor::InterceptedService::new(
-        traces,
-        check.clone(),
-    ))
-    .add_service(tonic::service::interceptor::InterceptedService::new(
-        logs,
-        check.clone(),
-    ))
-    .add_service(tonic::service::interceptor::InterceptedService::new(
-        metrics, check,
-    ))
+    use tonic::service::interceptor::InterceptedService;
+    tonic::service::Routes::new(InterceptedService::new(traces, gate.clone()))
+        .add_service(InterceptedService::new(logs, gate.clone()))
+        .add_service(InterceptedService::new(metrics, gate))
 }
 
 /// Serves gRPC on `listener` until `shutdown` resolves; in-flight calls finish.

@@ -14,36 +14,31 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsPartialSuccess, ExportLogsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::metrics::v1::{
-    ExportMetricsPartialSuccess, ExportMetricsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTracePartialSuccess, ExportTraceServiceResponse,
-};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message as _;
+use schemas::auth::{Access, Tokens};
 use serde_json::json;
 
 use super::body::{Encoding, decode_content, decode_request};
-use super::token_matches;
+use super::response::ExportResponse;
 use crate::collector::{Collector, ExportOutcome};
 use crate::error::Error;
 use crate::wal::Signal;
 
 /// Seconds a client should wait before retrying an overloaded or closing server.
-pub const RETRY_AFTER_SECS: u64 = 2;
+pub(crate) const RETRY_AFTER_SECS: u64 = 2;
 
 #[derive(Clone)]
-pub struct HttpState {
-    pub collector: Arc<Collector>,
-    pub auth_token: Option<Arc<str>>,
+struct HttpState {
+    collector: Arc<Collector>,
+    tokens: Tokens,
 }
 
 /// `google.rpc.Status`, the error body OTLP/HTTP specifies.
 #[derive(Clone, PartialEq, prost::Message)]
-pub struct RpcStatus {
+pub(crate) struct RpcStatus {
     #[prost(int32, tag = "1")]
     pub code: i32,
     #[prost(string, tag = "2")]
@@ -51,15 +46,18 @@ pub struct RpcStatus {
 }
 
 /// The OTLP/HTTP router (port 4318).
-pub fn router(state: HttpState) -> Router {
+pub fn router(collector: Arc<Collector>, tokens: Tokens) -> Router {
     // the body limit applies to the bytes on the wire; decompressed size is checked separately
-    let limit = state.collector.config().max_body_bytes;
+    let limit = collector.config().max_body_bytes;
+    let state = HttpState { collector, tokens };
+    // layers run outside in: the token first, then admission, both before the body is read
     Router::new()
         .route("/v1/traces", post(traces))
         .route("/v1/logs", post(logs))
         .route("/v1/metrics", post(metrics))
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), require_token))
+        .layer(middleware::from_fn_with_state(state.clone(), admit))
+        .layer(middleware::from_fn_with_state(state.clone(), authorize))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }
@@ -82,7 +80,7 @@ pub fn admin_router(collector: Arc<Collector>) -> Router {
             "/metrics",
             get(|State(c): State<Arc<Collector>>| async move {
                 (
-                    [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                    [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
                     c.render_metrics(),
                 )
             }),
@@ -90,24 +88,28 @@ pub fn admin_router(collector: Arc<Collector>) -> Router {
         .with_state(collector)
 }
 
-/// Runs before the body is read: the token check, then admission.
-async fn require_token(State(state): State<HttpState>, req: Request, next: Next) -> Response {
-    let enc = Encoding::from_content_type(content_type(req.headers())).unwrap_or(Encoding::Json);
-    if let Some(expected) = &state.auth_token {
-        let presented = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        if !token_matches(presented, expected) {
-            let e = Error::Unauthenticated;
-            state.collector.count_error(&e);
-            return error_response(&e, enc);
-        }
+/// The request's encoding for an early error answer (JSON when unknown).
+fn answer_encoding(req: &Request) -> Encoding {
+    Encoding::from_content_type(content_type(req.headers())).unwrap_or(Encoding::Json)
+}
+
+/// The bearer-token gate (before the body is read).
+async fn authorize(State(state): State<HttpState>, req: Request, next: Next) -> Response {
+    let authorization = req.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes());
+    if state.tokens.check(Access::Ingest, authorization).is_err() {
+        let e = Error::Unauthenticated;
+        state.collector.count_error(&e);
+        return error_response(&e, answer_encoding(&req));
     }
-    // held until the answer is produced, so bodies waiting for the CPU are bounded
+    next.run(req).await
+}
+
+/// Admission: a permit per request in flight, held until the answer is produced,
+/// so bodies waiting for the CPU are bounded.
+async fn admit(State(state): State<HttpState>, req: Request, next: Next) -> Response {
     let _permit = match state.collector.admit() {
         Ok(p) => p,
-        Err(e) => return error_response(&e, enc),
+        Err(e) => return error_response(&e, answer_encoding(&req)),
     };
     next.run(req).await
 }
@@ -194,55 +196,25 @@ async fn export(
 }
 
 fn success_response(signal: Signal, encoding: Encoding, o: &ExportOutcome) -> Response {
-    let rejected = i64::try_from(o.rejected).unwrap_or(i64::MAX);
-    let message = o.message.clone().unwrap_or_default();
-    let body = match encoding {
-        Encoding::Json => {
-            let partial = (o.rejected > 0).then(|| {
-                let key = match signal {
-                    Signal::Traces => "rejectedSpans",
-                    Signal::Logs => "rejectedLogRecords",
-                    Signal::Metrics => "rejectedDataPoints",
-                };
-                json!({"partialSuccess": {key: rejected.to_string(), "errorMessage": message}})
-            });
-            partial
-                .unwrap_or_else(|| json!({}))
-                .to_string()
-                .into_bytes()
+    fn body<R: ExportResponse>(encoding: Encoding, o: &ExportOutcome) -> Vec<u8> {
+        match encoding {
+            Encoding::Json => R::json(o),
+            Encoding::Protobuf => R::from_outcome(o).encode_to_vec(),
         }
-        Encoding::Protobuf => match signal {
-            Signal::Traces => ExportTraceServiceResponse {
-                partial_success: (o.rejected > 0).then_some(ExportTracePartialSuccess {
-                    rejected_spans: rejected,
-                    error_message: message,
-                }),
-            }
-            .encode_to_vec(),
-            Signal::Logs => ExportLogsServiceResponse {
-                partial_success: (o.rejected > 0).then_some(ExportLogsPartialSuccess {
-                    rejected_log_records: rejected,
-                    error_message: message,
-                }),
-            }
-            .encode_to_vec(),
-            Signal::Metrics => ExportMetricsServiceResponse {
-                partial_success: (o.rejected > 0).then_some(ExportMetricsPartialSuccess {
-                    rejected_data_points: rejected,
-                    error_message: message,
-                }),
-            }
-            .encode_to_vec(),
-        },
+    }
+    let bytes = match signal {
+        Signal::Traces => body::<ExportTraceServiceResponse>(encoding, o),
+        Signal::Logs => body::<ExportLogsServiceResponse>(encoding, o),
+        Signal::Metrics => body::<ExportMetricsServiceResponse>(encoding, o),
     };
-    ([(header::CONTENT_TYPE, encoding.content_type())], body).into_response()
+    ([(header::CONTENT_TYPE, encoding.content_type())], bytes).into_response()
 }
 
 /// An error as OTLP/HTTP specifies: the status code, a `google.rpc.Status` body
 /// in the request's encoding, and `Retry-After` when retrying makes sense.
-pub fn error_response(e: &Error, encoding: Encoding) -> Response {
+pub(crate) fn error_response(e: &Error, encoding: Encoding) -> Response {
     let wire = e.status().wire();
-    let message = e.client_message();
+    let message = e.status().client_message(e);
     let body = match encoding {
         Encoding::Json => json!({"code": wire.grpc, "message": message})
             .to_string()

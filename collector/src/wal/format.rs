@@ -13,8 +13,6 @@ pub const MAX_RECORD_LEN: usize = 256 * 1024 * 1024;
 pub enum WalError {
     #[error("WAL I/O: {0}")]
     Io(#[from] io::Error),
-    #[error("WAL segment {path} is shorter than its tag")]
-    ShortSegment { path: String },
     #[error("WAL segment {path} has tag {found:?}, expected {SEGMENT_TAG:?}")]
     WrongTag { path: String, found: Vec<u8> },
     #[error("WAL segment {path}: bad record at byte {offset}: {reason}")]
@@ -31,6 +29,16 @@ pub enum WalError {
     },
     #[error("WAL payload: {0}")]
     BadPayload(&'static str),
+    #[error(
+        "WAL segment {path}: the record at byte {offset} passed its checksum but cannot be replayed: {reason}"
+    )]
+    Unreplayable {
+        path: String,
+        offset: u64,
+        reason: String,
+    },
+    #[error("WAL segment {path} already holds records beyond the replayed end")]
+    SegmentNotEmpty { path: String },
     #[error("the WAL writer has stopped")]
     Closed,
     #[error("the WAL is full; retry later")]

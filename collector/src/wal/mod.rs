@@ -15,9 +15,9 @@
 //! - On start, a bad record in the last segment is a torn write: the segment is
 //!   truncated there and a warning logged. A bad record anywhere else stops start-up.
 
-pub mod format;
-pub mod replay;
-pub mod writer;
+pub(crate) mod format;
+pub(crate) mod replay;
+pub(crate) mod writer;
 
 pub use format::{Payload, Signal, WalError};
 pub use replay::{ReplayedRecord, read_wal};

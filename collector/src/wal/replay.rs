@@ -26,11 +26,13 @@ pub struct ReplaySummary {
 
 /// Calls `each` for every complete record in sequence order, truncating a torn
 /// tail of the last segment. `first_seq_hint` is the sequence to start from when
-/// the WAL is empty.
+/// the WAL is empty. A record `each` cannot apply (its `Err` is the reason)
+/// stops the replay with the segment and offset: its checksum matched, so it is
+/// not a torn write, and skipping it would silently drop acknowledged data.
 pub fn read_wal(
     dir: &Path,
     first_seq_hint: u64,
-    mut each: impl FnMut(ReplayedRecord) -> Result<(), WalError>,
+    mut each: impl FnMut(ReplayedRecord) -> Result<(), String>,
 ) -> Result<ReplaySummary, WalError> {
     let segments = list_segments(dir)?;
     let mut summary = ReplaySummary {
@@ -43,21 +45,20 @@ pub fn read_wal(
         let is_last = i + 1 == segments.len();
         let seg = path.display().to_string();
         let bytes = std::fs::read(path)?;
-        if bytes.len() < SEGMENT_TAG.len() {
-            if is_last {
-                // created but the tag never reached the disk: nothing in it was acknowledged
-                tracing::warn!(segment = %seg, "removing empty WAL segment with a torn tag");
-                summary.truncated_bytes += bytes.len() as u64;
-                std::fs::remove_file(path)?;
-                summary.segments -= 1;
-                continue;
-            }
-            return Err(WalError::ShortSegment { path: seg });
+        if bytes.len() <= SEGMENT_TAG.len() && SEGMENT_TAG.starts_with(&bytes) {
+            // created (by a start or a rotation) but nothing was appended before the
+            // stop or crash: it holds nothing acknowledged, and the writer creates the
+            // segment it needs afresh
+            tracing::info!(segment = %seg, bytes = bytes.len(), "removing a WAL segment with no records");
+            summary.truncated_bytes += bytes.len() as u64;
+            std::fs::remove_file(path)?;
+            summary.segments -= 1;
+            continue;
         }
-        if &bytes[..8] != SEGMENT_TAG {
+        if bytes.len() < SEGMENT_TAG.len() || &bytes[..8] != SEGMENT_TAG {
             return Err(WalError::WrongTag {
                 path: seg,
-                found: bytes[..8].to_vec(),
+                found: bytes[..bytes.len().min(8)].to_vec(),
             });
         }
         let mut offset = SEGMENT_TAG.len();
@@ -75,6 +76,11 @@ pub fn read_wal(
                     each(ReplayedRecord {
                         seq,
                         payload: payload.to_vec(),
+                    })
+                    .map_err(|reason| WalError::Unreplayable {
+                        path: seg.clone(),
+                        offset: offset as u64,
+                        reason,
                     })?;
                     summary.records += 1;
                     seq_expected = seq + 1;

@@ -1,7 +1,7 @@
 //! The WAL writer thread: group commit, then hand-off to the hot buffer.
 
 use std::fs::{File, OpenOptions};
-use std::io::Write as _;
+use std::io::{Read as _, Seek as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
@@ -63,7 +63,7 @@ impl WalWriter {
         metrics: Arc<Metrics>,
     ) -> Result<Self, WalError> {
         std::fs::create_dir_all(&config.dir)?;
-        let segment = Segment::create(&config.dir, next_seq)?;
+        let segment = Segment::open(&config.dir, next_seq)?;
         let (tx, rx) = sync_channel(config.queue_len);
         let mut state = WriterState {
             config,
@@ -127,12 +127,31 @@ struct Segment {
 }
 
 impl Segment {
-    fn create(dir: &Path, first_seq: u64) -> Result<Self, WalError> {
+    /// Opens the segment whose first record will be `first_seq`. A stop or crash
+    /// before anything was appended leaves that file behind (just the tag, or
+    /// part of it); it holds nothing, so it is reused rather than refused.
+    fn open(dir: &Path, first_seq: u64) -> Result<Self, WalError> {
         let path = segment_path(dir, first_seq);
-        let mut file = OpenOptions::new()
-            .create_new(true)
-            .write(true)
-            .open(&path)?;
+        let mut file = match OpenOptions::new().create_new(true).write(true).open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let mut f = OpenOptions::new().read(true).write(true).open(&path)?;
+                let mut head = Vec::new();
+                (&mut f).take(SEGMENT_TAG.len() as u64 + 1).read_to_end(&mut head)?;
+                let shown = path.display().to_string();
+                if head.len() > SEGMENT_TAG.len() {
+                    return Err(WalError::SegmentNotEmpty { path: shown });
+                }
+                if !SEGMENT_TAG.starts_with(&head) {
+                    return Err(WalError::WrongTag { path: shown, found: head });
+                }
+                tracing::info!(segment = %shown, "reusing an empty WAL segment");
+                f.set_len(0)?;
+                f.seek(std::io::SeekFrom::Start(0))?;
+                f
+            }
+            Err(e) => return Err(e.into()),
+        };
         file.write_all(SEGMENT_TAG)?;
         file.sync_all()?;
         fsync_dir(dir)?;
@@ -192,7 +211,7 @@ impl WriterState {
         match result {
             Ok(()) => {
                 self.metrics.wal_fsyncs.inc();
-                self.metrics.wal_bytes.add(bytes.len() as u64);
+                self.metrics.wal_bytes.inc_by(bytes.len() as u64);
                 self.next_seq += group.len() as u64;
                 for (i, a) in group.drain(..).enumerate() {
                     let seq = first + i as u64;
@@ -229,7 +248,7 @@ impl WriterState {
     }
 
     fn rotate(&mut self) -> Result<(), WalError> {
-        self.segment = Segment::create(&self.config.dir, self.next_seq)?;
+        self.segment = Segment::open(&self.config.dir, self.next_seq)?;
         Ok(())
     }
 }

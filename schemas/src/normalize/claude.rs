@@ -6,20 +6,22 @@ use serde_json::Value;
 use super::tools::{mcp_server_of, tool_facts};
 use super::values::{decision, decision_source};
 use super::{AgentEvent, LogCtx, SpanCtx};
+use crate::attrs::{claude, genai, otel};
 use crate::events::kind;
+use crate::vendor::Vendor;
 use crate::otlp::text;
 
 fn event_name(ctx: &LogCtx<'_>) -> Option<String> {
-    let from_attr = ctx.attrs.string("event.name");
+    let from_attr = ctx.attrs.string(otel::EVENT_NAME);
     let from_body = ctx
         .rec
         .body
         .as_ref()
         .map(text)
-        .filter(|b| b.starts_with("claude_code."));
+        .filter(|b| b.starts_with(claude::EVENT_PREFIX));
     let name = from_attr.or(from_body)?;
     Some(
-        name.strip_prefix("claude_code.")
+        name.strip_prefix(claude::EVENT_PREFIX)
             .unwrap_or(&name)
             .to_string(),
     )
@@ -27,39 +29,39 @@ fn event_name(ctx: &LogCtx<'_>) -> Option<String> {
 
 fn common(ctx: &LogCtx<'_>, kind: &'static str, name: &str) -> AgentEvent {
     let a = ctx.attrs;
-    let mut e = ctx.event(kind, Some(format!("claude_code.{name}")));
-    e.session_id = a.string("session.id");
-    e.turn_id = a.string("prompt.id");
-    e.seq = a.i64("event.sequence");
-    e.agent = Some("claude_code".into());
+    let mut e = ctx.event(kind, Some(format!("{}{name}", claude::EVENT_PREFIX)));
+    e.session_id = a.string(claude::SESSION_ID);
+    e.turn_id = a.string(claude::PROMPT_ID);
+    e.seq = a.i64(claude::EVENT_SEQUENCE);
+    e.agent = Some(Vendor::ClaudeCode.as_str().into());
     e.agent_version = a
-        .string("app.version")
+        .string(claude::APP_VERSION)
         .or_else(|| ctx.origin.service_version.clone());
-    e.user_id = a.first_of(&["user.email", "user.account_uuid", "user.id"]);
-    e.tool_name = a.string("tool_name");
-    e.tool_call_id = a.string("tool_use_id");
-    e.model = a.string("model");
+    e.user_id = a.first_of(&[claude::USER_EMAIL, claude::USER_ACCOUNT_UUID, claude::USER_ID]);
+    e.tool_name = a.string(claude::TOOL_NAME);
+    e.tool_call_id = a.string(claude::TOOL_USE_ID);
+    e.model = a.string(claude::MODEL);
     e
 }
 
 /// The call's input: `tool_input` (what the tool got) merged over `tool_parameters`
 /// (Claude's summary: `full_command`, MCP server and tool names).
 fn tool_input(ctx: &LogCtx<'_>) -> (Value, Value) {
-    let params = ctx.attrs.json("tool_parameters").unwrap_or(Value::Null);
-    let input = ctx.attrs.json("tool_input").unwrap_or(Value::Null);
+    let params = ctx.attrs.json(claude::TOOL_PARAMETERS).unwrap_or(Value::Null);
+    let input = ctx.attrs.json(claude::TOOL_INPUT).unwrap_or(Value::Null);
     (params, input)
 }
 
 fn apply_tool(e: &mut AgentEvent, params: &Value, input: &Value) {
     let tool = e.tool_name.clone().unwrap_or_default();
     let command = params
-        .get("full_command")
+        .get(claude::FULL_COMMAND)
         .and_then(Value::as_str)
         .map(str::to_string);
     let source = if input.is_object() { input } else { params };
     e.apply_tool_facts(tool_facts(&tool, source, command));
     e.mcp_server = params
-        .get("mcp_server_name")
+        .get(claude::MCP_SERVER_NAME)
         .and_then(Value::as_str)
         .map(str::to_string)
         .or_else(|| mcp_server_of(&tool));
@@ -69,59 +71,59 @@ pub(super) fn log_event(ctx: &LogCtx<'_>) -> Option<AgentEvent> {
     let a = ctx.attrs;
     let name = event_name(ctx)?;
     let e = match name.as_str() {
-        "user_prompt" => {
+        claude::EVENT_USER_PROMPT => {
             let mut e = common(ctx, kind::PROMPT, &name);
-            e.text = a.first_of(&["prompt", "prompt_text"]);
+            e.text = a.first_of(&[claude::PROMPT, claude::PROMPT_TEXT]);
             e
         }
-        "api_request" => {
+        claude::EVENT_API_REQUEST => {
             let mut e = common(ctx, kind::MODEL_CALL, &name);
-            e.input_tokens = a.i64("input_tokens");
-            e.output_tokens = a.i64("output_tokens");
-            e.duration_ms = a.i64("duration_ms");
+            e.input_tokens = a.i64(claude::INPUT_TOKENS);
+            e.output_tokens = a.i64(claude::OUTPUT_TOKENS);
+            e.duration_ms = a.i64(claude::DURATION_MS);
             e
         }
-        "api_error" => {
+        claude::EVENT_API_ERROR => {
             let mut e = common(ctx, kind::ERROR, &name);
-            e.text = a.first_of(&["error", "error.message"]);
-            e.outcome = a.string("status_code");
-            e.duration_ms = a.i64("duration_ms");
+            e.text = a.first_of(&[claude::ERROR, otel::ERROR_MESSAGE]);
+            e.outcome = a.string(claude::STATUS_CODE);
+            e.duration_ms = a.i64(claude::DURATION_MS);
             e
         }
-        "assistant_response" => {
+        claude::EVENT_ASSISTANT_RESPONSE => {
             let mut e = common(ctx, kind::MODEL_RESPONSE, &name);
-            e.text = a.string("response");
+            e.text = a.string(claude::RESPONSE);
             e
         }
-        "tool_decision" => {
+        claude::EVENT_TOOL_DECISION => {
             let mut e = common(ctx, kind::TOOL_DECISION, &name);
-            let raw_source = a.string("source").unwrap_or_default();
+            let raw_source = a.string(claude::SOURCE).unwrap_or_default();
             e.decision = match raw_source.as_str() {
-                "user_abort" => Some("abort"),
-                "user_reject" => Some("deny"),
-                _ => a.str("decision").and_then(|d| decision(&d)),
+                claude::SOURCE_USER_ABORT => Some("abort"),
+                claude::SOURCE_USER_REJECT => Some("deny"),
+                _ => a.str(claude::DECISION).and_then(|d| decision(&d)),
             };
             e.decision_source = decision_source(&raw_source);
             let (params, input) = tool_input(ctx);
             apply_tool(&mut e, &params, &input);
             e
         }
-        "tool_result" => {
+        claude::EVENT_TOOL_RESULT => {
             let mut e = common(ctx, kind::TOOL_RESULT, &name);
             let (params, input) = tool_input(ctx);
             apply_tool(&mut e, &params, &input);
             if e.mcp_server.is_some() && e.kind == kind::TOOL_RESULT {
                 e.kind = kind::MCP_CALL;
             }
-            e.duration_ms = a.i64("duration_ms");
+            e.duration_ms = a.i64(claude::DURATION_MS);
             e.outcome = a
-                .bool("success")
+                .bool(claude::SUCCESS)
                 .map(|s| if s { "success" } else { "failure" }.to_string());
-            e.output_bytes = a.i64("tool_result_size_bytes");
-            e.text = a.string("error");
+            e.output_bytes = a.i64(claude::TOOL_RESULT_SIZE_BYTES);
+            e.text = a.string(claude::ERROR);
             // older releases put the decision on the result too
-            e.decision = a.str("decision").and_then(|d| decision(&d));
-            e.decision_source = a.str("source").and_then(|s| decision_source(&s));
+            e.decision = a.str(claude::DECISION).and_then(|d| decision(&d));
+            e.decision_source = a.str(claude::SOURCE).and_then(|s| decision_source(&s));
             e
         }
         _ => common(ctx, kind::OTHER, &name),
@@ -131,46 +133,46 @@ pub(super) fn log_event(ctx: &LogCtx<'_>) -> Option<AgentEvent> {
 
 /// The output a `claude_code.tool` span recorded in its `tool.output` event.
 fn tool_output(ctx: &SpanCtx<'_>) -> Option<String> {
-    let ev = ctx.span.events.iter().find(|e| e.name == "tool.output")?;
+    let ev = ctx.span.events.iter().find(|e| e.name == claude::SPAN_EVENT_TOOL_OUTPUT)?;
     let a = crate::otlp::Attrs(&ev.attributes);
-    Some(a.first_of(&["output", "content"]).unwrap_or_default())
+    Some(a.first_of(&[claude::OUTPUT, claude::CONTENT]).unwrap_or_default())
 }
 
 fn span_common(ctx: &SpanCtx<'_>, kind: &'static str) -> AgentEvent {
     let a = ctx.attrs;
     let mut e = ctx.event(kind);
-    e.session_id = a.first_of(&["session.id", "gen_ai.conversation.id"]);
-    e.agent = Some("claude_code".into());
+    e.session_id = a.first_of(&[claude::SESSION_ID, genai::CONVERSATION_ID]);
+    e.agent = Some(Vendor::ClaudeCode.as_str().into());
     e.agent_version = ctx.origin.service_version.clone();
-    e.user_id = a.first_of(&["user.email", "user.account_uuid", "user.id"]);
-    e.tool_call_id = a.first_of(&["gen_ai.tool.call.id", "tool_use_id"]);
-    e.tool_name = a.first_of(&["gen_ai.tool.name", "tool_name"]);
+    e.user_id = a.first_of(&[claude::USER_EMAIL, claude::USER_ACCOUNT_UUID, claude::USER_ID]);
+    e.tool_call_id = a.first_of(&[genai::TOOL_CALL_ID, claude::TOOL_USE_ID]);
+    e.tool_name = a.first_of(&[genai::TOOL_NAME, claude::TOOL_NAME]);
     e
 }
 
 pub(super) fn span_event(ctx: &SpanCtx<'_>) -> Option<AgentEvent> {
     let a = ctx.attrs;
     match ctx.span.name.as_str() {
-        "claude_code.tool" => {
+        claude::SPAN_TOOL => {
             let mut e = span_common(ctx, kind::TOOL_CALL);
             let input =
-                serde_json::json!({"file_path": a.string("file_path"), "url": a.string("url")});
+                serde_json::json!({claude::FILE_PATH: a.string(claude::FILE_PATH), claude::URL: a.string(claude::URL)});
             let tool = e.tool_name.clone().unwrap_or_default();
-            e.apply_tool_facts(tool_facts(&tool, &input, a.string("full_command")));
+            e.apply_tool_facts(tool_facts(&tool, &input, a.string(claude::FULL_COMMAND)));
             e.mcp_server = mcp_server_of(&tool);
             e.output_bytes = tool_output(ctx).map(|o| o.len() as i64);
             Some(e)
         }
-        "claude_code.tool.blocked_on_user" => {
+        claude::SPAN_BLOCKED_ON_USER => {
             let mut e = span_common(ctx, kind::TOOL_DECISION);
-            e.decision = a.str("decision").and_then(|d| decision(&d));
-            e.decision_source = a.str("source").and_then(|s| decision_source(&s));
+            e.decision = a.str(claude::DECISION).and_then(|d| decision(&d));
+            e.decision_source = a.str(claude::SOURCE).and_then(|s| decision_source(&s));
             Some(e)
         }
-        "claude_code.tool.execution" => {
+        claude::SPAN_EXECUTION => {
             let mut e = span_common(ctx, kind::TOOL_RESULT);
             e.outcome = a
-                .bool("success")
+                .bool(claude::SUCCESS)
                 .map(|s| if s { "success" } else { "failure" }.to_string());
             Some(e)
         }

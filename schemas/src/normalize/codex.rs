@@ -9,7 +9,9 @@ use serde_json::Value;
 use super::tools::{is_plan_tool, mcp_server_of, tool_facts};
 use super::values::{decision, decision_source};
 use super::{AgentEvent, LogCtx, SpanCtx};
+use crate::attrs::{codex, otel};
 use crate::events::kind;
+use crate::vendor::Vendor;
 
 /// The first words of the prompt Codex gives its automated reviewer.
 pub const REVIEWER_PROMPT_PREFIX: &str = "The following is the Codex agent history";
@@ -46,18 +48,18 @@ fn declined(output: &str) -> bool {
 
 fn common(ctx: &LogCtx<'_>, kind: &'static str) -> AgentEvent {
     let a = ctx.attrs;
-    let name = a.string("event.name");
+    let name = a.string(otel::EVENT_NAME);
     let mut e = ctx.event(kind, name);
-    e.session_id = a.string("conversation.id");
-    e.agent = Some("codex".into());
+    e.session_id = a.string(codex::CONVERSATION_ID);
+    e.agent = Some(Vendor::Codex.as_str().into());
     e.agent_version = a
-        .first_of(&["app.version"])
+        .first_of(&[codex::APP_VERSION])
         .or_else(|| ctx.origin.service_version.clone());
-    e.user_id = a.first_of(&["user.account_id", "user.email"]);
-    e.model = a.string("model");
-    e.tool_call_id = a.first_of(&["call_id", "item.id"]);
-    e.tool_name = a.string("tool_name");
-    e.turn_id = a.first_of(&["turn.id", "turn_id"]);
+    e.user_id = a.first_of(&[codex::USER_ACCOUNT_ID, codex::USER_EMAIL]);
+    e.model = a.string(codex::MODEL);
+    e.tool_call_id = a.first_of(&[codex::CALL_ID, codex::ITEM_ID]);
+    e.tool_name = a.string(codex::TOOL_NAME);
+    e.turn_id = a.first_of(&[codex::TURN_ID_DOTTED, codex::TURN_ID]);
     e
 }
 
@@ -72,27 +74,27 @@ pub fn output_body(output: &str) -> Option<&str> {
 pub(super) fn log_event(ctx: &LogCtx<'_>) -> Option<AgentEvent> {
     let a = ctx.attrs;
     // the DEBUG "flushing OTEL metrics" record has no event.name
-    let name = a.string("event.name")?;
-    let short = name.strip_prefix("codex.").unwrap_or(&name);
+    let name = a.string(otel::EVENT_NAME)?;
+    let short = name.strip_prefix(codex::EVENT_PREFIX).unwrap_or(&name);
     match short {
-        "conversation_starts" => {
+        codex::EVENT_CONVERSATION_STARTS => {
             let mut e = common(ctx, kind::SESSION_START);
-            let servers = a.string("mcp_servers");
+            let servers = a.string(codex::MCP_SERVERS);
             e.mcp_server = servers.clone();
             e.text = Some(
                 serde_json::json!({
-                    "approval_policy": a.string("approval_policy"),
-                    "sandbox_policy": a.string("sandbox_policy"),
-                    "provider": a.string("provider_name"),
+                    "approval_policy": a.string(codex::APPROVAL_POLICY),
+                    "sandbox_policy": a.string(codex::SANDBOX_POLICY),
+                    "provider": a.string(codex::PROVIDER_NAME),
                     "mcp_servers": servers,
                 })
                 .to_string(),
             );
             Some(e)
         }
-        "user_prompt" => {
+        codex::EVENT_USER_PROMPT => {
             let mut e = common(ctx, kind::PROMPT);
-            let prompt = a.string("prompt");
+            let prompt = a.string(codex::PROMPT);
             if let Some(p) = &prompt
                 && p.starts_with(REVIEWER_PROMPT_PREFIX)
             {
@@ -102,68 +104,68 @@ pub(super) fn log_event(ctx: &LogCtx<'_>) -> Option<AgentEvent> {
             e.text = prompt;
             Some(e)
         }
-        "api_request" | "websocket_request" => {
+        codex::EVENT_API_REQUEST | codex::EVENT_WEBSOCKET_REQUEST => {
             let mut e = common(ctx, kind::MODEL_CALL);
-            e.duration_ms = a.i64("duration_ms");
+            e.duration_ms = a.i64(codex::DURATION_MS);
             e.outcome = a
-                .string("http.response.status_code")
-                .or_else(|| a.string("error.message"));
+                .string(otel::HTTP_STATUS_CODE)
+                .or_else(|| a.string(otel::ERROR_MESSAGE));
             Some(e)
         }
-        "sse_event" | "websocket_event" => {
+        codex::EVENT_SSE_EVENT | codex::EVENT_WEBSOCKET_EVENT => {
             // model traffic chatter; only the copy with token counts is worth a row
-            let input = a.i64("input_token_count")?;
+            let input = a.i64(codex::INPUT_TOKEN_COUNT)?;
             let mut e = common(ctx, kind::MODEL_RESPONSE);
             e.input_tokens = Some(input);
-            e.output_tokens = a.i64("output_token_count");
+            e.output_tokens = a.i64(codex::OUTPUT_TOKEN_COUNT);
             Some(e)
         }
-        "tool_decision" => {
+        codex::EVENT_TOOL_DECISION => {
             let mut e = common(ctx, kind::TOOL_DECISION);
-            e.decision = a.str("decision").and_then(|d| decision(&d));
-            e.decision_source = a.str("source").and_then(|s| decision_source(&s));
+            e.decision = a.str(codex::DECISION).and_then(|d| decision(&d));
+            e.decision_source = a.str(codex::SOURCE).and_then(|s| decision_source(&s));
             e.mcp_server = a
-                .string("mcp_server")
+                .string(codex::MCP_SERVER)
                 .or_else(|| e.tool_name.as_deref().and_then(mcp_server_of));
             Some(e)
         }
-        "sandbox_outcome" => {
+        codex::EVENT_SANDBOX_OUTCOME => {
             let mut e = common(ctx, kind::SANDBOX);
-            let outcome = a.string("outcome");
+            let outcome = a.string(codex::OUTCOME);
             if outcome.as_deref().and_then(decision) == Some("deny") {
                 e.decision = Some("deny");
                 e.decision_source = Some("sandbox");
             }
             e.outcome = outcome;
-            e.duration_ms = a.i64("initial_duration_ms");
+            e.duration_ms = a.i64(codex::INITIAL_DURATION_MS);
             Some(e)
         }
-        "tool_result" => Some(tool_result(ctx)),
-        "guardian_assessment" => {
+        codex::EVENT_TOOL_RESULT => Some(tool_result(ctx)),
+        codex::EVENT_GUARDIAN_ASSESSMENT => {
             let mut e = common(ctx, kind::REVIEW);
-            e.tool_call_id = a.first_of(&["item.id", "call_id"]);
+            e.tool_call_id = a.first_of(&[codex::ITEM_ID, codex::CALL_ID]);
             e.decision = a
-                .first_of(&["outcome", "status"])
+                .first_of(&[codex::OUTCOME, codex::STATUS])
                 .as_deref()
                 .and_then(decision);
             e.decision_source = Some("reviewer");
-            e.outcome = a.string("risk_level");
-            e.text = a.string("rationale");
+            e.outcome = a.string(codex::RISK_LEVEL);
+            e.text = a.string(codex::RATIONALE);
             Some(e)
         }
-        _ if a.has("decision") && (a.has("host") || a.has("domain")) => {
+        _ if a.has(codex::DECISION) && (a.has(codex::HOST) || a.has(codex::DOMAIN)) => {
             // network-proxy verdicts (the event name has changed between releases)
             let mut e = common(ctx, kind::NETWORK);
             e.network_host = a
-                .first_of(&["host", "domain"])
+                .first_of(&[codex::HOST, codex::DOMAIN])
                 .map(|h| h.to_ascii_lowercase());
-            e.network_decision = a.str("decision").and_then(|d| decision(&d));
+            e.network_decision = a.str(codex::DECISION).and_then(|d| decision(&d));
             e.decision = e.network_decision;
             e.decision_source = Some("proxy");
-            e.text = a.string("reason");
+            e.text = a.string(codex::REASON);
             Some(e)
         }
-        "startup_phase" | "turn_ttft" => None,
+        codex::EVENT_STARTUP_PHASE | codex::EVENT_TURN_TTFT => None,
         _ => Some(common(ctx, kind::OTHER)),
     }
 }
@@ -172,16 +174,16 @@ fn tool_result(ctx: &LogCtx<'_>) -> AgentEvent {
     let a = ctx.attrs;
     let mut e = common(ctx, kind::TOOL_RESULT);
     let tool = e.tool_name.clone().unwrap_or_default();
-    e.seq = a.i64("tool_result_seq");
-    e.duration_ms = a.i64("duration_ms");
-    let args: Value = a.json("arguments").unwrap_or(Value::Null);
+    e.seq = a.i64(codex::TOOL_RESULT_SEQ);
+    e.duration_ms = a.i64(codex::DURATION_MS);
+    let args: Value = a.json(codex::ARGUMENTS).unwrap_or(Value::Null);
     e.apply_tool_facts(tool_facts(&tool, &args, None));
-    e.mcp_server = a.string("mcp_server").or_else(|| mcp_server_of(&tool));
+    e.mcp_server = a.string(codex::MCP_SERVER).or_else(|| mcp_server_of(&tool));
     if e.mcp_server.is_some() && e.kind == kind::TOOL_RESULT {
         e.kind = kind::MCP_CALL;
     }
-    let output = a.string("output").unwrap_or_default();
-    let success = a.bool("success");
+    let output = a.string(codex::OUTPUT).unwrap_or_default();
+    let success = a.bool(codex::SUCCESS);
     if success == Some(false) && policy_rejection(&output) {
         // refused by exec policy / approval policy: never spawned, no decision event
         e.decision = Some("deny");
@@ -206,18 +208,18 @@ pub(super) fn span_event(ctx: &SpanCtx<'_>) -> Option<AgentEvent> {
     let a = ctx.attrs;
     // only the tool span itself: other spans that mention the call (e.g. the
     // reviewer's `guardian_scoring_observation`) carry no conversation and add nothing
-    if ctx.span.name != "exec_command" {
+    if ctx.span.name != codex::SPAN_EXEC_COMMAND {
         return None;
     }
-    let call_id = a.string("call_id")?;
+    let call_id = a.string(codex::CALL_ID)?;
     let mut e = ctx.event(kind::TOOL_CALL);
-    e.session_id = Some(a.string("conversation.id")?);
-    e.agent = Some("codex".into());
+    e.session_id = Some(a.string(codex::CONVERSATION_ID)?);
+    e.agent = Some(Vendor::Codex.as_str().into());
     e.agent_version = ctx.origin.service_version.clone();
     e.tool_call_id = Some(call_id);
     e.tool_name = a
-        .string("tool_name")
+        .string(codex::TOOL_NAME)
         .or_else(|| Some(ctx.span.name.clone()));
-    e.turn_id = a.first_of(&["turn.id", "turn_id"]);
+    e.turn_id = a.first_of(&[codex::TURN_ID_DOTTED, codex::TURN_ID]);
     Some(e)
 }

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::tools::tool_facts;
 use super::{AgentEvent, LogCtx, SpanCtx, stable_id};
+use crate::attrs::{genai, mcp, openinference, otel};
 use crate::events::kind;
 use crate::otlp::{Attrs, to_json};
 
@@ -25,7 +26,7 @@ fn refusal(text: &str) -> bool {
 }
 
 fn session_of(a: Attrs<'_>) -> Option<String> {
-    a.first_of(&["gen_ai.conversation.id", "session.id", "mcp.session.id"])
+    a.first_of(&[genai::CONVERSATION_ID, otel::SESSION_ID, mcp::SESSION_ID])
 }
 
 fn span_common(ctx: &SpanCtx<'_>, kind: &'static str) -> AgentEvent {
@@ -33,16 +34,16 @@ fn span_common(ctx: &SpanCtx<'_>, kind: &'static str) -> AgentEvent {
     let mut e = ctx.event(kind);
     e.session_id = session_of(a);
     e.agent = a
-        .first_of(&["gen_ai.agent.name", "gen_ai.agent.id"])
+        .first_of(&[genai::AGENT_NAME, genai::AGENT_ID])
         .or_else(|| ctx.origin.service_name.clone());
     e.agent_version = ctx.origin.service_version.clone();
-    e.user_id = a.first_of(&["user.id", "enduser.id"]);
+    e.user_id = a.first_of(&[otel::USER_ID, otel::ENDUSER_ID]);
     e
 }
 
 /// The last user message in `gen_ai.input.messages` (JSON), if any.
 fn last_user_message(a: Attrs<'_>) -> Option<String> {
-    let msgs = a.json("gen_ai.input.messages")?;
+    let msgs = a.json(genai::INPUT_MESSAGES)?;
     let user = msgs
         .as_array()?
         .iter()
@@ -62,50 +63,55 @@ fn last_user_message(a: Attrs<'_>) -> Option<String> {
 
 pub(super) fn span_event(ctx: &SpanCtx<'_>) -> Option<AgentEvent> {
     let a = ctx.attrs;
-    let op = a.string("gen_ai.operation.name");
+    let op = a.string(genai::OPERATION_NAME);
     let oi_kind = a
-        .string("openinference.span.kind")
+        .string(openinference::SPAN_KIND)
         .map(|k| k.to_ascii_uppercase());
-    let mcp_method = a.string("mcp.method.name");
+    let mcp_method = a.string(mcp::METHOD_NAME);
     match (op.as_deref(), oi_kind.as_deref(), mcp_method.as_deref()) {
-        (Some("chat" | "text_completion" | "generate_content" | "embeddings"), _, _)
-        | (None, Some("LLM"), _) => {
+        (
+            Some(
+                genai::OP_CHAT
+                | genai::OP_TEXT_COMPLETION
+                | genai::OP_GENERATE_CONTENT
+                | genai::OP_EMBEDDINGS,
+            ),
+            _,
+            _,
+        )
+        | (None, Some(openinference::KIND_LLM), _) => {
             let mut e = span_common(ctx, kind::MODEL_CALL);
-            e.model = a.first_of(&[
-                "gen_ai.response.model",
-                "gen_ai.request.model",
-                "llm.model_name",
-            ]);
+            e.model = a.first_of(&[genai::RESPONSE_MODEL, genai::REQUEST_MODEL, openinference::LLM_MODEL_NAME]);
             e.input_tokens = a
-                .i64("gen_ai.usage.input_tokens")
-                .or_else(|| a.i64("gen_ai.usage.prompt_tokens"))
-                .or_else(|| a.i64("llm.token_count.prompt"));
+                .i64(genai::USAGE_INPUT_TOKENS)
+                .or_else(|| a.i64(genai::USAGE_PROMPT_TOKENS))
+                .or_else(|| a.i64(openinference::LLM_TOKEN_COUNT_PROMPT));
             e.output_tokens = a
-                .i64("gen_ai.usage.output_tokens")
-                .or_else(|| a.i64("gen_ai.usage.completion_tokens"))
-                .or_else(|| a.i64("llm.token_count.completion"));
-            e.text = a.first_of(&["gen_ai.provider.name", "gen_ai.system", "llm.provider"]);
+                .i64(genai::USAGE_OUTPUT_TOKENS)
+                .or_else(|| a.i64(genai::USAGE_COMPLETION_TOKENS))
+                .or_else(|| a.i64(openinference::LLM_TOKEN_COUNT_COMPLETION));
+            e.text = a.first_of(&[genai::PROVIDER_NAME, genai::SYSTEM, openinference::LLM_PROVIDER]);
             e.outcome = ctx
                 .status_is_error()
-                .then(|| a.string("error.type").unwrap_or_else(|| "error".into()));
+                .then(|| a.string(otel::ERROR_TYPE).unwrap_or_else(|| "error".into()));
             Some(e)
         }
-        (Some("invoke_agent"), _, _) | (None, Some("AGENT"), _) => {
-            let prompt = last_user_message(a).or_else(|| a.string("input.value"))?;
+        (Some(genai::OP_INVOKE_AGENT), _, _) | (None, Some(openinference::KIND_AGENT), _) => {
+            let prompt = last_user_message(a).or_else(|| a.string(openinference::INPUT_VALUE))?;
             let mut e = span_common(ctx, kind::PROMPT);
             e.text = Some(prompt);
             Some(e)
         }
-        (Some("execute_tool"), _, _)
-        | (None, Some("TOOL"), _)
-        | (None, None, Some("tools/call")) => Some(tool_span(ctx)),
+        (Some(genai::OP_EXECUTE_TOOL), _, _)
+        | (None, Some(openinference::KIND_TOOL), _)
+        | (None, None, Some(mcp::METHOD_TOOLS_CALL)) => Some(tool_span(ctx)),
         _ => None,
     }
 }
 
 fn tool_span(ctx: &SpanCtx<'_>) -> AgentEvent {
     let a = ctx.attrs;
-    let is_mcp = a.has("mcp.method.name") || a.string("gen_ai.tool.type").as_deref() == Some("mcp");
+    let is_mcp = a.has(mcp::METHOD_NAME) || a.string(genai::TOOL_TYPE).as_deref() == Some(genai::TOOL_TYPE_MCP);
     let mut e = span_common(
         ctx,
         if is_mcp {
@@ -114,12 +120,12 @@ fn tool_span(ctx: &SpanCtx<'_>) -> AgentEvent {
             kind::TOOL_RESULT
         },
     );
-    e.tool_name = a.first_of(&["gen_ai.tool.name", "tool.name"]);
-    e.tool_call_id = a.first_of(&["gen_ai.tool.call.id", "tool_call.id"]);
+    e.tool_name = a.first_of(&[genai::TOOL_NAME, openinference::TOOL_NAME]);
+    e.tool_call_id = a.first_of(&[genai::TOOL_CALL_ID, openinference::TOOL_CALL_ID]);
     let args = a
-        .json("gen_ai.tool.call.arguments")
-        .or_else(|| a.json("tool.parameters"))
-        .or_else(|| a.json("input.value"))
+        .json(genai::TOOL_CALL_ARGUMENTS)
+        .or_else(|| a.json(openinference::TOOL_PARAMETERS))
+        .or_else(|| a.json(openinference::INPUT_VALUE))
         .unwrap_or(Value::Null);
     e.apply_tool_facts(tool_facts(
         e.tool_name.as_deref().unwrap_or(""),
@@ -127,15 +133,15 @@ fn tool_span(ctx: &SpanCtx<'_>) -> AgentEvent {
         None,
     ));
     if is_mcp {
-        e.mcp_server = a.first_of(&["mcp.server.name", "gen_ai.tool.server", "server.address"]);
+        e.mcp_server = a.first_of(&[mcp::SERVER_NAME, genai::TOOL_SERVER, otel::SERVER_ADDRESS]);
     }
-    let result = a.first_of(&["gen_ai.tool.call.result", "output.value"]);
+    let result = a.first_of(&[genai::TOOL_CALL_RESULT, openinference::OUTPUT_VALUE]);
     e.output_bytes = result.as_ref().map(|r| r.len() as i64);
-    if ctx.status_is_error() || a.has("error.type") {
+    if ctx.status_is_error() || a.has(otel::ERROR_TYPE) {
         let why = [
             result.as_deref(),
             ctx.span.status.as_ref().map(|s| s.message.as_str()),
-            a.str("error.type").as_deref(),
+            a.str(otel::ERROR_TYPE).as_deref(),
         ]
         .into_iter()
         .flatten()
@@ -159,15 +165,15 @@ fn tool_span(ctx: &SpanCtx<'_>) -> AgentEvent {
 pub(super) fn log_event(ctx: &LogCtx<'_>) -> Option<AgentEvent> {
     let a = ctx.attrs;
     let name: Cow<'_, str> = if ctx.rec.event_name.is_empty() {
-        a.str("event.name")?
+        a.str(otel::EVENT_NAME)?
     } else {
         Cow::Borrowed(ctx.rec.event_name.as_str())
     };
     let kind = match name.as_ref() {
-        "gen_ai.user.message" => kind::PROMPT,
-        "gen_ai.assistant.message" | "gen_ai.choice" => kind::MODEL_RESPONSE,
-        "gen_ai.tool.message" => kind::TOOL_RESULT,
-        "gen_ai.client.inference.operation.details" => kind::MODEL_CALL,
+        genai::EVENT_USER_MESSAGE => kind::PROMPT,
+        genai::EVENT_ASSISTANT_MESSAGE | genai::EVENT_CHOICE => kind::MODEL_RESPONSE,
+        genai::EVENT_TOOL_MESSAGE => kind::TOOL_RESULT,
+        genai::EVENT_OPERATION_DETAILS => kind::MODEL_CALL,
         _ => return None,
     };
     let body = match ctx.rec.body.as_ref().map(to_json) {
@@ -186,14 +192,14 @@ pub(super) fn log_event(ctx: &LogCtx<'_>) -> Option<AgentEvent> {
                 .and_then(|m| m.get("content"))
                 .map(|c| c.as_str().map_or_else(|| c.to_string(), str::to_string))
         })
-        .or_else(|| a.string("gen_ai.event.content"))
+        .or_else(|| a.string(genai::EVENT_CONTENT))
         .or_else(|| body.as_str().map(str::to_string));
     let mut e = ctx.event(kind, Some(name.to_string()));
     e.session_id = session_of(a);
     e.agent = ctx.origin.service_name.clone();
-    e.model = a.first_of(&["gen_ai.response.model", "gen_ai.request.model"]);
-    e.input_tokens = a.i64("gen_ai.usage.input_tokens");
-    e.output_tokens = a.i64("gen_ai.usage.output_tokens");
+    e.model = a.first_of(&[genai::RESPONSE_MODEL, genai::REQUEST_MODEL]);
+    e.input_tokens = a.i64(genai::USAGE_INPUT_TOKENS);
+    e.output_tokens = a.i64(genai::USAGE_OUTPUT_TOKENS);
     e.tool_call_id = body.get("id").and_then(Value::as_str).map(str::to_string);
     if kind != kind::MODEL_CALL {
         let trace = e.trace_id.clone().unwrap_or_default();

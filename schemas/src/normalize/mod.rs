@@ -15,12 +15,7 @@ pub mod shell;
 pub mod tools;
 pub mod values;
 
-use std::sync::Arc;
-
-use arrow::array::{
-    ArrayRef, Int32Builder, Int64Builder, ListBuilder, RecordBatch, StringBuilder,
-    TimestampNanosecondBuilder, UInt64Array,
-};
+use arrow::array::{ListBuilder, RecordBatch, StringBuilder};
 use arrow::error::ArrowError;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -29,9 +24,13 @@ use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use serde::Serialize;
 
-use crate::events::AGENT_EVENTS_SCHEMA;
+use crate::attrs::otel;
+use crate::columns::Columns as _;
+use crate::events::AgentEventColumns;
 use crate::otlp::{Attrs, hex_lower, render_text};
 use crate::tables::PartitionCache;
+use crate::time::{log_time, span_duration_ns, span_time};
+use crate::vendor::Vendor;
 
 /// One `agent_events` row.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -89,30 +88,6 @@ impl AgentEvent {
     }
 }
 
-/// Which producer's conventions a record follows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Vendor {
-    Codex,
-    ClaudeCode,
-    /// GenAI / MCP semantic conventions, or OpenInference, from any app.
-    GenAi,
-    Unknown,
-}
-
-impl Vendor {
-    pub fn detect(service_name: &str, scope_name: &str) -> Vendor {
-        if service_name.starts_with("codex") || scope_name.starts_with("codex") {
-            Vendor::Codex
-        } else if service_name == "claude-code"
-            || scope_name.starts_with("com.anthropic.claude_code")
-        {
-            Vendor::ClaudeCode
-        } else {
-            Vendor::GenAi
-        }
-    }
-}
-
 /// Resource-level facts shared by every record of a resource.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Origin {
@@ -125,9 +100,9 @@ impl Origin {
     fn new(resource: &[KeyValue]) -> Self {
         let a = Attrs(resource);
         Origin {
-            service_name: a.string("service.name"),
-            service_version: a.string("service.version"),
-            host: a.first_of(&["host.name", "host.id"]),
+            service_name: a.string(otel::SERVICE_NAME),
+            service_version: a.string(otel::SERVICE_VERSION),
+            host: a.first_of(&[otel::HOST_NAME, otel::HOST_ID]),
         }
     }
 }
@@ -247,9 +222,8 @@ impl SpanCtx<'_> {
             trace_id: hex_opt(&s.trace_id),
             span_id: hex_opt(&s.span_id),
             parent_span_id: hex_opt(&s.parent_span_id),
-            duration_ms: (s.end_time_unix_nano >= s.start_time_unix_nano
-                && s.start_time_unix_nano > 0)
-                .then(|| ((s.end_time_unix_nano - s.start_time_unix_nano) / 1_000_000) as i64),
+            duration_ms: span_duration_ns(s.start_time_unix_nano, s.end_time_unix_nano)
+                .map(|d| d / 1_000_000),
             source: "otlp_spans",
             ..Default::default()
         }
@@ -257,26 +231,6 @@ impl SpanCtx<'_> {
 
     pub fn status_is_error(&self) -> bool {
         self.span.status.as_ref().is_some_and(|s| s.code == 2)
-    }
-}
-
-fn ns(t: u64) -> i64 {
-    i64::try_from(t).unwrap_or(i64::MAX)
-}
-
-/// Time of a log record: its time, else observed time, else `event.timestamp`,
-/// else when Vigil received it.
-pub fn log_time(rec: &LogRecord, ingest_ns: i64) -> i64 {
-    if rec.time_unix_nano > 0 {
-        ns(rec.time_unix_nano)
-    } else if rec.observed_time_unix_nano > 0 {
-        ns(rec.observed_time_unix_nano)
-    } else {
-        Attrs(&rec.attributes)
-            .str("event.timestamp")
-            .and_then(|s| chrono::DateTime::parse_from_rfc3339(&s).ok())
-            .and_then(|d| d.timestamp_nanos_opt())
-            .unwrap_or(ingest_ns)
     }
 }
 
@@ -288,18 +242,25 @@ pub fn from_logs(req: &ExportLogsServiceRequest, ingest_ns: i64) -> Vec<AgentEve
         let origin = Origin::new(resource);
         for sl in &rl.scope_logs {
             let scope_name = sl.scope.as_ref().map_or("", |s| s.name.as_str());
-            let vendor = Vendor::detect(origin.service_name.as_deref().unwrap_or(""), scope_name);
+            let service = origin.service_name.as_deref().unwrap_or("");
             for rec in &sl.log_records {
                 let ctx = LogCtx {
                     origin: &origin,
                     rec,
                     attrs: Attrs(&rec.attributes),
-                    ts: log_time(rec, ingest_ns),
+                    ts: log_time(
+                        rec.time_unix_nano,
+                        rec.observed_time_unix_nano,
+                        &rec.attributes,
+                        ingest_ns,
+                    ),
                 };
-                let ev = match vendor {
+                let ev = match Vendor::detect(service, scope_name, &rec.attributes) {
                     Vendor::Codex => codex::log_event(&ctx),
                     Vendor::ClaudeCode => claude::log_event(&ctx),
-                    Vendor::GenAi | Vendor::Unknown => genai::log_event(&ctx),
+                    Vendor::GenAi | Vendor::Mcp | Vendor::OpenInference | Vendor::Otel => {
+                        genai::log_event(&ctx)
+                    }
                 };
                 out.extend(ev);
             }
@@ -316,25 +277,29 @@ pub fn from_spans(req: &ExportTraceServiceRequest, ingest_ns: i64) -> Vec<AgentE
         let origin = Origin::new(resource);
         for ss in &rs.scope_spans {
             let scope_name = ss.scope.as_ref().map_or("", |s| s.name.as_str());
-            let vendor = Vendor::detect(origin.service_name.as_deref().unwrap_or(""), scope_name);
+            let service = origin.service_name.as_deref().unwrap_or("");
             let mut batch = Vec::new();
+            let mut claude_spans = false;
             for span in &ss.spans {
-                let start = ns(span.start_time_unix_nano);
-                let ts = if start > 0 { start } else { ingest_ns };
                 let ctx = SpanCtx {
                     origin: &origin,
                     span,
                     attrs: Attrs(&span.attributes),
-                    ts,
+                    ts: span_time(span.start_time_unix_nano, span.end_time_unix_nano, ingest_ns),
                 };
-                let ev = match vendor {
+                let ev = match Vendor::detect(service, scope_name, &span.attributes) {
                     Vendor::Codex => codex::span_event(&ctx),
-                    Vendor::ClaudeCode => claude::span_event(&ctx),
-                    Vendor::GenAi | Vendor::Unknown => genai::span_event(&ctx),
+                    Vendor::ClaudeCode => {
+                        claude_spans = true;
+                        claude::span_event(&ctx)
+                    }
+                    Vendor::GenAi | Vendor::Mcp | Vendor::OpenInference | Vendor::Otel => {
+                        genai::span_event(&ctx)
+                    }
                 };
                 batch.extend(ev);
             }
-            if vendor == Vendor::ClaudeCode {
+            if claude_spans {
                 claude::link_children_to_tools(&mut batch);
             }
             out.extend(batch);
@@ -343,140 +308,65 @@ pub fn from_spans(req: &ExportTraceServiceRequest, ingest_ns: i64) -> Vec<AgentE
     out
 }
 
-/// Rows as an Arrow batch in the `agent_events` schema (`wal_seq` = 0).
+/// Rows as an Arrow batch in the `agent_events` schema (`wal_seq` = 0, stamped
+/// by the WAL writer).
 pub fn to_batch(events: &[AgentEvent]) -> Result<Option<RecordBatch>, ArrowError> {
     if events.is_empty() {
         return Ok(None);
     }
-    let n = events.len();
-    let mut ts = TimestampNanosecondBuilder::with_capacity(n);
-    let mut strs: Vec<StringBuilder> = (0..STRING_COLUMNS).map(|_| StringBuilder::new()).collect();
-    let mut seq = Int64Builder::new();
-    let mut paths_read = ListBuilder::new(StringBuilder::new());
-    let mut paths_written = ListBuilder::new(StringBuilder::new());
-    let mut exit_code = Int32Builder::new();
-    let mut ints: Vec<Int64Builder> = (0..4).map(|_| Int64Builder::new()).collect();
+    let mut b = AgentEventColumns::with_capacity(events.len());
     let mut parts = PartitionCache::default();
-    let mut date = StringBuilder::new();
-    let mut hour = StringBuilder::new();
-    for e in events {
-        ts.append_value(e.ts);
-        seq.append_option(e.seq);
-        for (b, v) in strs.iter_mut().zip(string_values(e)) {
-            b.append_option(v);
-        }
-        for (list, paths) in [
-            (&mut paths_read, &e.paths_read),
-            (&mut paths_written, &e.paths_written),
-        ] {
-            if paths.is_empty() {
-                list.append_null();
-            } else {
-                for p in paths {
-                    list.values().append_value(p);
-                }
-                list.append(true);
+    let paths = |list: &mut ListBuilder<StringBuilder>, paths: &[String]| {
+        if paths.is_empty() {
+            list.append_null();
+        } else {
+            for p in paths {
+                list.values().append_value(p);
             }
+            list.append(true);
         }
-        exit_code.append_option(e.exit_code);
-        for (b, v) in ints.iter_mut().zip([
-            e.output_bytes,
-            e.input_tokens,
-            e.output_tokens,
-            e.duration_ms,
-        ]) {
-            b.append_option(v);
-        }
-        let (d, h) = parts.get(e.ts);
-        date.append_value(d);
-        hour.append_value(h);
+    };
+    for e in events {
+        b.wal_seq.append_value(0);
+        b.ts.append_value(e.ts);
+        b.event_id.append_value(&e.event_id);
+        b.session_id.append_option(e.session_id.as_deref());
+        b.parent_session_id.append_option(e.parent_session_id.as_deref());
+        b.turn_id.append_option(e.turn_id.as_deref());
+        b.seq.append_option(e.seq);
+        b.agent.append_option(e.agent.as_deref());
+        b.agent_version.append_option(e.agent_version.as_deref());
+        b.user_id.append_option(e.user_id.as_deref());
+        b.host.append_option(e.host.as_deref());
+        b.service_name.append_option(e.service_name.as_deref());
+        b.kind.append_value(e.kind);
+        b.event_name.append_option(e.event_name.as_deref());
+        b.tool_name.append_option(e.tool_name.as_deref());
+        b.tool_call_id.append_option(e.tool_call_id.as_deref());
+        b.command.append_option(e.command.as_deref());
+        paths(&mut b.paths_read, &e.paths_read);
+        paths(&mut b.paths_written, &e.paths_written);
+        b.decision.append_option(e.decision);
+        b.decision_source.append_option(e.decision_source);
+        b.outcome.append_option(e.outcome.as_deref());
+        b.exit_code.append_option(e.exit_code);
+        b.output_bytes.append_option(e.output_bytes);
+        b.network_host.append_option(e.network_host.as_deref());
+        b.network_decision.append_option(e.network_decision);
+        b.mcp_server.append_option(e.mcp_server.as_deref());
+        b.model.append_option(e.model.as_deref());
+        b.input_tokens.append_option(e.input_tokens);
+        b.output_tokens.append_option(e.output_tokens);
+        b.duration_ms.append_option(e.duration_ms);
+        b.text.append_option(e.text.as_deref());
+        b.plan.append_option(e.plan.as_deref());
+        b.trace_id.append_option(e.trace_id.as_deref());
+        b.span_id.append_option(e.span_id.as_deref());
+        b.parent_span_id.append_option(e.parent_span_id.as_deref());
+        b.source.append_value(e.source);
+        parts.append(&mut b.partition, e.ts);
     }
-    let mut s = strs
-        .into_iter()
-        .map(|mut b| Arc::new(b.finish()) as ArrayRef);
-    let mut i = ints
-        .into_iter()
-        .map(|mut b| Arc::new(b.finish()) as ArrayRef);
-    let mut next_s = || s.next().expect("string column");
-    let mut next_i = || i.next().expect("int column");
-    // column order of AGENT_EVENTS_SCHEMA
-    let cols: Vec<ArrayRef> = vec![
-        Arc::new(UInt64Array::from(vec![0u64; n])),
-        Arc::new(ts.finish().with_timezone("UTC")),
-        next_s(), // event_id
-        next_s(), // session_id
-        next_s(), // parent_session_id
-        next_s(), // turn_id
-        Arc::new(seq.finish()),
-        next_s(), // agent
-        next_s(), // agent_version
-        next_s(), // user_id
-        next_s(), // host
-        next_s(), // service_name
-        next_s(), // kind
-        next_s(), // event_name
-        next_s(), // tool_name
-        next_s(), // tool_call_id
-        next_s(), // command
-        Arc::new(paths_read.finish()),
-        Arc::new(paths_written.finish()),
-        next_s(), // decision
-        next_s(), // decision_source
-        next_s(), // outcome
-        Arc::new(exit_code.finish()),
-        next_i(), // output_bytes
-        next_s(), // network_host
-        next_s(), // network_decision
-        next_s(), // mcp_server
-        next_s(), // model
-        next_i(), // input_tokens
-        next_i(), // output_tokens
-        next_i(), // duration_ms
-        next_s(), // text
-        next_s(), // plan
-        next_s(), // trace_id
-        next_s(), // span_id
-        next_s(), // parent_span_id
-        next_s(), // source
-        Arc::new(date.finish()),
-        Arc::new(hour.finish()),
-    ];
-    RecordBatch::try_new(Arc::clone(&AGENT_EVENTS_SCHEMA), cols).map(Some)
-}
-
-const STRING_COLUMNS: usize = 27;
-
-/// The string columns of a row, in schema order.
-fn string_values(e: &AgentEvent) -> [Option<&str>; STRING_COLUMNS] {
-    [
-        Some(e.event_id.as_str()),
-        e.session_id.as_deref(),
-        e.parent_session_id.as_deref(),
-        e.turn_id.as_deref(),
-        e.agent.as_deref(),
-        e.agent_version.as_deref(),
-        e.user_id.as_deref(),
-        e.host.as_deref(),
-        e.service_name.as_deref(),
-        Some(e.kind),
-        e.event_name.as_deref(),
-        e.tool_name.as_deref(),
-        e.tool_call_id.as_deref(),
-        e.command.as_deref(),
-        e.decision,
-        e.decision_source,
-        e.outcome.as_deref(),
-        e.network_host.as_deref(),
-        e.network_decision,
-        e.mcp_server.as_deref(),
-        e.model.as_deref(),
-        e.text.as_deref(),
-        e.plan.as_deref(),
-        e.trace_id.as_deref(),
-        e.span_id.as_deref(),
-        e.parent_span_id.as_deref(),
-        Some(e.source),
-    ]
+    b.finish().map(Some)
 }
 
 #[cfg(test)]

@@ -604,7 +604,7 @@ fn rows_build_a_batch_in_the_table_schema() {
         vec![kv("prompt", s("hello"))],
     )]);
     let batch = to_batch(&ev).unwrap().unwrap();
-    assert_eq!(batch.schema(), *AGENT_EVENTS_SCHEMA);
+    assert_eq!(batch.schema(), crate::events::AgentEventColumns::schema());
     assert_eq!(batch.num_rows(), 1);
     assert!(to_batch(&[]).unwrap().is_none());
 }

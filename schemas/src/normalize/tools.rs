@@ -17,7 +17,7 @@ pub struct ToolFacts {
 
 /// `mcp__server__tool` → `server`.
 pub fn mcp_server_of(tool_name: &str) -> Option<String> {
-    let rest = tool_name.strip_prefix("mcp__")?;
+    let rest = tool_name.strip_prefix(crate::attrs::mcp::TOOL_PREFIX)?;
     rest.split("__")
         .next()
         .filter(|s| !s.is_empty())

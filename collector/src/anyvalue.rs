@@ -1,3 +1,0 @@
-//! Attribute-value rendering, shared with the normalizer (see [`schemas::otlp`]).
-
-pub use schemas::otlp::*;
