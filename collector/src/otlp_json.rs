@@ -1,14 +1,18 @@
 //! OTLP/JSON → `opentelemetry-proto` messages, leniently.
 //!
-//! Written by hand rather than with the generated serde impls because real
-//! exporters disagree on details the receiver must accept (see
-//! ../shared/real-clients.md): int64 as a string *or* a number, `"body": null`,
-//! empty-string ids, enum values as integers or names, fields the proto has
-//! since gained (`entityRefs`, `metadata`) or not yet. Field names are accepted in
-//! lowerCamelCase and in the original snake_case, as proto3 JSON requires. Unknown
-//! fields are ignored. Ids are hex (the OTLP/JSON rule, not proto3's base64); an id
-//! that is not hex fails the whole request, one that is hex of the wrong length is
-//! kept so validation can reject just that record.
+//! Written by hand rather than with `opentelemetry-proto`'s `with-serde` feature
+//! (0.33), which silently drops the values of metric `oneof`s (opentelemetry-rust
+//! issue 3527) and rejects an empty `AnyValue` `{}` (issue 3598), both of which
+//! real exporters send; `collector/tests/json_decoder.rs` checks that the two agree
+//! on every recorded trace and log request. Beyond those, real exporters differ in
+//! details the receiver must accept (docs/vendors.md, "Real-client behaviour"):
+//! int64 as a string *or* a number, `"body": null`, empty-string ids, enum values
+//! as integers or names, fields the proto has since gained (`entityRefs`,
+//! `metadata`) or not yet. Field names are accepted in lowerCamelCase and in the
+//! original snake_case, as proto3 JSON requires. Unknown fields are ignored. Ids
+//! are hex (the OTLP/JSON rule, not proto3's base64); an id that is not hex fails
+//! the whole request, one that is hex of the wrong length is kept so validation
+//! can reject just that record.
 
 use base64::Engine as _;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;

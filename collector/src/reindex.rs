@@ -41,9 +41,9 @@ fn read_batches(files: &[layout::TableFile]) -> Result<Vec<RecordBatch>, Error> 
     Ok(batches)
 }
 
-/// The `agent_events` rows the current mapping gives for one raw table's files,
-/// stamped with the WAL record they came from.
-pub(crate) fn events_of(table: &str, batches: &[RecordBatch]) -> Result<Vec<RecordBatch>, Error> {
+/// The `agent_events` rows the current mapping gives for rows of a raw table
+/// (`otlp_logs` or `otlp_spans`), one batch per WAL record, stamped with it.
+pub fn events_from_raw(table: &str, batches: &[RecordBatch]) -> Result<Vec<RecordBatch>, Error> {
     let mut out = Vec::new();
     for (seq, rows) in rows_by_wal_seq(batches)? {
         let events: Vec<AgentEvent> = if table == OTLP_LOGS {
@@ -96,7 +96,7 @@ pub fn reindex(
     for (i, ((table, _, _), files)) in parts.into_iter().enumerate() {
         let batches = read_batches(&files)?;
         stats.raw_rows += batches.iter().map(RecordBatch::num_rows).sum::<usize>();
-        let out = events_of(table, &batches)?;
+        let out = events_from_raw(table, &batches)?;
         if !out.is_empty() {
             let all = arrow::compute::concat_batches(&out[0].schema(), &out)?;
             stats.events += all.num_rows();

@@ -103,10 +103,12 @@ SELECT
   max(agent_version) AS agent_version,
   max(user_id) AS user_id,
   max(host) AS host,
+  max(service_name) AS service_name,
   min(ts) AS started,
   max(ts) AS last_seen,
   count(*) AS events,
   CAST(sum(CASE WHEN kind = 'prompt' THEN 1 ELSE 0 END) AS BIGINT) AS prompts,
+  CAST(count(DISTINCT tool_call_id) AS BIGINT) AS tool_calls,
   CAST(count(DISTINCT CASE WHEN decision IN ('deny', 'abort') THEN COALESCE(tool_call_id, event_id) END) AS BIGINT) AS denials,
   max(parent_session_id) AS reviews_session,
   max(parent_session_id) IS NOT NULL AS is_auxiliary

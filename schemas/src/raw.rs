@@ -690,16 +690,16 @@ fn span_events(json: &str) -> Vec<span::Event> {
         .collect()
 }
 
-/// The `otlp_spans` rows of one WAL record as the request they came from (spans
-/// of one resource and scope together, so parents meet their children again),
-/// and when it was received.
+/// The `otlp_spans` rows of one WAL record as the request they came from, and
+/// when it was received. Rows are in the order they were sent; consecutive rows
+/// of one resource and scope share a `ScopeSpans` again, so parents meet their
+/// children as they did at intake.
 pub fn spans_request(rows: &[RowRef<'_>]) -> Result<(ExportTraceServiceRequest, i64), ArrowError> {
     let received = received_at(rows)?;
-    let mut scopes: BTreeMap<(String, String), (Resource, InstrumentationScope, Vec<Span>)> =
-        BTreeMap::new();
+    let mut resource_spans: Vec<ResourceSpans> = Vec::new();
+    let mut current: Option<(Resource, InstrumentationScope)> = None;
     for &(b, r) in rows {
-        let (resource, scope) = origin_at(b, r)?;
-        let key = (str_at(b, "service_name", r)?.to_string(), scope.name.clone());
+        let origin = origin_at(b, r)?;
         let ts = prim::<TimestampNanosecondType>(b, "ts", r)?.unwrap_or(0);
         let end_ts = opt_ts_at(b, "end_ts", r)?;
         let duration = prim::<Int64Type>(b, "duration_ns", r)?;
@@ -725,24 +725,20 @@ pub fn spans_request(rows: &[RowRef<'_>]) -> Result<(ExportTraceServiceRequest, 
             }),
             ..Default::default()
         };
-        scopes
-            .entry(key)
-            .or_insert_with(|| (resource, scope, Vec::new()))
-            .2
-            .push(span);
-    }
-    let resource_spans = scopes
-        .into_values()
-        .map(|(resource, scope, spans)| ResourceSpans {
-            resource: Some(resource),
-            scope_spans: vec![ScopeSpans {
-                scope: Some(scope),
-                spans,
+        if current.as_ref() != Some(&origin) {
+            resource_spans.push(ResourceSpans {
+                resource: Some(origin.0.clone()),
+                scope_spans: vec![ScopeSpans {
+                    scope: Some(origin.1.clone()),
+                    ..Default::default()
+                }],
                 ..Default::default()
-            }],
-            ..Default::default()
-        })
-        .collect();
+            });
+            current = Some(origin);
+        }
+        let last = resource_spans.last_mut().expect("pushed above");
+        last.scope_spans[0].spans.push(span);
+    }
     Ok((ExportTraceServiceRequest { resource_spans }, received))
 }
 

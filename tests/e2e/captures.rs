@@ -1,4 +1,4 @@
-//! Replays the real Codex and Claude Code captures (../shared/captures) into the
+//! Replays the real Codex and Claude Code captures (fixtures/captures) into the
 //! running server, request by request as recorded, and reads the sessions back
 //! the way an incident responder would.
 
@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::harness::{Server, shared_dir, vigil};
+use crate::harness::{Server, captures_dir, vigil};
 use crate::otlp_clients::walk;
 
 const CODEX_SESSION: &str = "01a20b01-c0f6-7de1-9b2e-e4873fe89a98";
@@ -32,7 +32,7 @@ pub async fn replay(server: &Server, dir: &Path) {
 
 async fn replay_both() -> Server {
     let server = Server::start().await;
-    let captures = shared_dir().join("captures");
+    let captures = captures_dir();
     replay(&server, &captures.join("codex-0.169.0-json")).await;
     replay(&server, &captures.join("claude-code-2.1.330-json")).await;
     server
@@ -266,14 +266,14 @@ async fn capture_replay_is_lossless_and_resends_do_not_duplicate() {
     let raw = server
         .rows("SELECT (SELECT count(*) FROM otlp_spans) AS s, (SELECT count(*) FROM otlp_logs) AS l, (SELECT count(*) FROM otlp_metrics) AS m")
         .await;
-    let metric_points = count_metric_points(&shared_dir().join("captures"));
+    let metric_points = count_metric_points(&captures_dir());
     assert_eq!(
         raw[0],
         vec![json!(512 + 405 + 20), json!(52 + 26), json!(metric_points)]
     );
     let before = server.count("SELECT count(*) FROM agent_events").await;
     let raw_before = server.count("SELECT count(*) FROM agent_events_raw").await;
-    let captures = shared_dir().join("captures");
+    let captures = captures_dir();
     replay(&server, &captures.join("claude-code-2.1.330-json")).await;
     replay(&server, &captures.join("codex-0.169.0-json")).await;
     assert_eq!(
@@ -356,15 +356,49 @@ async fn secrets_are_redacted_before_anything_is_written() {
     }
 }
 
+/// Every WAL segment under the data directory, as bytes. WAL payloads are plain
+/// protobuf, so a secret written there would show up as is.
+pub fn wal_bytes(data_dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    walk(data_dir)
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "wal"))
+        .map(|f| {
+            let bytes = std::fs::read(&f).unwrap();
+            (f, bytes)
+        })
+        .collect()
+}
+
+/// Every value of every Parquet file under the data directory, decoded and
+/// rendered as text (the files are zstd-compressed: their bytes prove nothing).
+pub fn parquet_text(data_dir: &Path) -> Vec<(std::path::PathBuf, String)> {
+    walk(data_dir)
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "parquet"))
+        .map(|f| {
+            let file = std::fs::File::open(&f).unwrap();
+            let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+                .unwrap()
+                .build()
+                .unwrap();
+            let batches: Vec<_> = reader.map(|b| b.unwrap()).collect();
+            let text = arrow::util::pretty::pretty_format_batches(&batches)
+                .unwrap()
+                .to_string();
+            (f, text)
+        })
+        .collect()
+}
+
 fn assert_no_secret(dir: &Path) {
-    let files = walk(dir);
+    let wal = wal_bytes(dir);
+    assert!(!wal.is_empty(), "no WAL segment to check");
+    // the scan can find what is there: the WAL holds the commands in plain text
     assert!(
-        files
-            .iter()
-            .any(|f| f.extension().is_some_and(|e| e == "wal"))
+        wal.iter().any(|(_, b)| b.windows(22).any(|w| w == b"cat ~/.aws/credentials")),
+        "WAL payloads are expected uncompressed"
     );
-    for f in files {
-        let bytes = std::fs::read(&f).unwrap();
+    for (f, bytes) in wal {
         for secret in [FAKE_SECRET, FAKE_KEY_ID] {
             assert!(
                 !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
@@ -373,4 +407,15 @@ fn assert_no_secret(dir: &Path) {
             );
         }
     }
+    let fingerprint = schemas::redact::marker("aws_secret_key", FAKE_SECRET);
+    let mut fingerprints = 0;
+    for (f, text) in parquet_text(dir) {
+        fingerprints += text.matches(&fingerprint).count();
+        for secret in [FAKE_SECRET, FAKE_KEY_ID] {
+            assert!(!text.contains(secret), "{secret} in a value of {}", f.display());
+        }
+    }
+    // once the flush ran, the redacted values are there to find in the decoded files
+    let flushed = walk(dir).iter().any(|f| f.extension().is_some_and(|e| e == "parquet"));
+    assert!(!flushed || fingerprints > 0, "decoded Parquet holds no redaction marker");
 }

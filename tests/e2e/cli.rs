@@ -4,7 +4,7 @@ use std::io::Write as _;
 
 use serde_json::Value;
 
-use crate::harness::{shared_dir, vigil};
+use crate::harness::{captures_dir, vigil};
 
 fn compact(path: &std::path::Path) -> String {
     let v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
@@ -24,8 +24,8 @@ fn ingest_jsonl_skips_a_corrupt_line_and_names_it_then_reindex_rebuilds_the_same
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let dir = data.to_str().unwrap();
-    let claude = shared_dir().join("captures/claude-code-2.1.330-json");
-    let codex = shared_dir().join("captures/codex-0.169.0-json");
+    let claude = captures_dir().join("claude-code-2.1.330-json");
+    let codex = captures_dir().join("codex-0.169.0-json");
     // what the OpenTelemetry Collector's file exporter writes: one request per line
     let lines = [
         compact(&claude.join("0001_traces.json")),
@@ -106,7 +106,7 @@ fn ingest_protobuf_named_by_signal() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
     let json =
-        std::fs::read(shared_dir().join("captures/claude-code-2.1.330-json/0001_traces.json"))
+        std::fs::read(captures_dir().join("claude-code-2.1.330-json/0001_traces.json"))
             .unwrap();
     let req = collector::ExportRequest::decode_json(collector::Signal::Traces, &json).unwrap();
     let pb = tmp.path().join("claude-traces.pb");

@@ -37,12 +37,18 @@ impl Rng {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigkill_at_random_moments_loses_and_duplicates_nothing_acknowledged() {
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
+    // replay a failure with VIGIL_TEST_SEED=<the seed it printed>
+    let seed = std::env::var("VIGIL_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+        })
         | 1;
-    eprintln!("crash test seed {seed}");
+    eprintln!("crash test seed {seed} (VIGIL_TEST_SEED={seed} replays it)");
     let mut rng = Rng(seed);
     // frequent flushes so that kills land inside flushes too
     let mut server = Server::start_with(&["--flush-interval", "100ms"]).await;

@@ -242,20 +242,41 @@ pub fn vigil(args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// Runs `vigil` expecting it to exit by itself within `timeout` (a start-up
+/// that must fail); a process still running then is killed and fails the test.
+pub fn vigil_with_timeout(args: &[&str], timeout: Duration) -> (bool, String, String) {
+    let mut child = Command::new(vigil_bin())
+        .args(args)
+        .env("VIGIL_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run vigil");
+    let deadline = Instant::now() + timeout;
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("vigil {args:?} still running after {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("output");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// The clone the tests run in (from cargo's runtime environment, see `fixtures::scenarios_dir`).
 pub fn repo_root() -> PathBuf {
     std::env::var_os("CARGO_MANIFEST_DIR")
         .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
 }
 
-/// `../shared` beside the clone (captures of real clients).
-pub fn shared_dir() -> PathBuf {
-    let p = repo_root().join("..").join("shared");
-    assert!(
-        p.join("captures").is_dir(),
-        "../shared/captures is missing beside the repository"
-    );
-    p
+/// Byte-exact exports of real Codex and Claude Code runs (see fixtures/captures/README.md).
+pub fn captures_dir() -> PathBuf {
+    fixtures::captures_dir()
 }
 
 /// Runs a Python helper from tests/python; panics with its output on failure.

@@ -144,6 +144,22 @@ pub fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out
 }
 
+/// Every file and directory below `dir`, sorted.
+pub fn walk_all(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            out.push(p.clone());
+            if p.is_dir() {
+                out.extend(walk_all(&p))
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 /// A hand-written OTLP/JSON request with every attribute type.
 pub fn json_logs(marker: &str) -> Vec<u8> {
     json!({"resourceLogs": [{

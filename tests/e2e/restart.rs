@@ -146,3 +146,77 @@ async fn every_state_a_stop_or_crash_leaves_starts_cleanly() {
     server = server.restart().await;
     assert_exactly(&server, &sent).await;
 }
+
+/// A WAL record whose checksum is right but whose content cannot be replayed is
+/// not a torn write: start-up stops and names the segment and the offset,
+/// instead of skipping acknowledged data.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreplayable_record_stops_start_up_with_its_place() {
+    let mut server = Server::start().await;
+    send(&server, "before").await;
+    server.kill9();
+    let wal = server.data_dir.join("wal");
+    let summary = collector::internals::read_wal(&wal, 1, |_| Ok(())).unwrap();
+    let (_, last) = {
+        let mut segs: Vec<_> = std::fs::read_dir(&wal)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "wal"))
+            .collect();
+        segs.sort();
+        (segs.len(), segs.last().unwrap().clone())
+    };
+    let offset = std::fs::metadata(&last).unwrap().len();
+    let mut record = Vec::new();
+    // a payload with an unknown signal byte, framed with a correct CRC
+    collector::internals::encode_record(summary.next_seq, &[9, 0, 0, 0, 0, 0, 0, 0, 0, 1], &mut record);
+    let mut f = std::fs::OpenOptions::new().append(true).open(&last).unwrap();
+    std::io::Write::write_all(&mut f, &record).unwrap();
+    drop(f);
+    let (ok, _, err) = crate::harness::vigil_with_timeout(
+        &[
+            "serve",
+            "--data-dir",
+            server.data_dir.to_str().unwrap(),
+            "--otlp-grpc-addr",
+            "127.0.0.1:0",
+            "--otlp-http-addr",
+            "127.0.0.1:0",
+            "--http-addr",
+            "127.0.0.1:0",
+        ],
+        std::time::Duration::from_secs(30),
+    );
+    assert!(!ok, "start-up must refuse the WAL");
+    assert!(err.contains(&last.display().to_string()), "{err}");
+    assert!(err.contains(&format!("byte {offset}")), "{err}");
+    assert!(err.contains("cannot be replayed"), "{err}");
+    // nothing was changed: the record is still there for someone to look at
+    assert_eq!(std::fs::metadata(&last).unwrap().len(), offset + record.len() as u64);
+}
+
+/// `vigil query` only reads: it creates nothing, not even in an empty data directory.
+#[test]
+fn vigil_query_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(data.join("tables")).unwrap();
+    let before = crate::otlp_clients::walk_all(tmp.path());
+    let (ok, out, err) = crate::harness::vigil(&[
+        "query",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--format",
+        "csv",
+        "SELECT count(*) AS n FROM agent_events",
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "n\n0");
+    assert_eq!(crate::otlp_clients::walk_all(tmp.path()), before);
+    // and a directory that is not a Vigil store is refused, untouched
+    let (ok, _, err) = crate::harness::vigil(&["query", "--data-dir", tmp.path().join("nope").to_str().unwrap(), "SELECT 1"]);
+    assert!(!ok);
+    assert!(err.contains("no Vigil data directory"), "{err}");
+    assert!(!tmp.path().join("nope").exists());
+}

@@ -59,3 +59,98 @@ async fn run_sql(
     let result = state.engine.sql(&req.sql).await?;
     Ok(Json(query::format::api_json(&result)?))
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use serde_json::{Value, json};
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    fn app(tokens: Tokens) -> (Router, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("tables")).unwrap();
+        let engine = QueryEngine::offline(dir.path()).unwrap();
+        (router(AppState { engine, tokens }), dir)
+    }
+
+    async fn call(app: &Router, method: &str, body: &str, auth: Option<&str>) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri("/api/sql");
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let resp = app
+            .clone()
+            .oneshot(req.body(Body::from(body.to_string())).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    #[tokio::test]
+    async fn sql_answers_columns_and_rows_and_maps_each_error_to_its_status() {
+        let (app, _dir) = app(Tokens::open());
+        let cases: [(&str, StatusCode, Value); 5] = [
+            (
+                r#"{"sql": "SELECT 1 AS x, 'a' AS y, NULL AS z"}"#,
+                StatusCode::OK,
+                json!({"columns": ["x", "y", "z"], "rows": [[1, "a", null]]}),
+            ),
+            (
+                "not json",
+                StatusCode::BAD_REQUEST,
+                json!("invalid_argument"),
+            ),
+            (
+                r#"{"sql": "SELEC 1"}"#,
+                StatusCode::BAD_REQUEST,
+                json!("invalid_argument"),
+            ),
+            (
+                r#"{"sql": "DROP VIEW agent_events"}"#,
+                StatusCode::FORBIDDEN,
+                json!("forbidden"),
+            ),
+            (
+                r#"{"sql": "SELECT count(*) AS n FROM agent_events"}"#,
+                StatusCode::OK,
+                json!({"columns": ["n"], "rows": [[0]]}),
+            ),
+        ];
+        for (body, status, want) in cases {
+            let (got_status, got) = call(&app, "POST", body, None).await;
+            assert_eq!(got_status, status, "{body}: {got}");
+            if status == StatusCode::OK {
+                assert_eq!(got, want, "{body}");
+            } else {
+                assert_eq!(got["kind"], want, "{body}: {got}");
+                assert!(got["error"].as_str().is_some_and(|e| !e.is_empty()), "{body}: {got}");
+            }
+        }
+        let (status, _) = call(&app, "GET", "", None).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    }
+
+    #[tokio::test]
+    async fn the_token_is_checked_like_on_every_other_port() {
+        let (app, _dir) = app(Tokens::new(Some("ingest-t"), Some("read-t")));
+        let body = r#"{"sql": "SELECT 1 AS x"}"#;
+        for (auth, status) in [
+            (None, StatusCode::UNAUTHORIZED),
+            (Some("Bearer nope"), StatusCode::UNAUTHORIZED),
+            (Some("Bearer ingest-t"), StatusCode::UNAUTHORIZED),
+            (Some("Bearer read-t"), StatusCode::OK),
+            (Some("bearer read-t"), StatusCode::OK),
+        ] {
+            let (got, v) = call(&app, "POST", body, auth).await;
+            assert_eq!(got, status, "{auth:?}: {v}");
+            if status == StatusCode::UNAUTHORIZED {
+                assert_eq!(v["kind"], "unauthenticated");
+            }
+        }
+    }
+}

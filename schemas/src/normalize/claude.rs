@@ -1,5 +1,5 @@
 //! Anthropic Claude Code: log events (`event.name` without prefix, body
-//! `claude_code.<event>`) and beta trace spans. See real-clients.md §5–6.
+//! `claude_code.<event>`) and beta trace spans. See docs/vendors.md (§5–6 of "Real-client behaviour").
 
 use serde_json::Value;
 
@@ -52,14 +52,14 @@ fn tool_input(ctx: &LogCtx<'_>) -> (Value, Value) {
     (params, input)
 }
 
-fn apply_tool(e: &mut AgentEvent, params: &Value, input: &Value) {
+fn apply_tool(e: &mut AgentEvent, params: &Value, input: &Value, input_text: Option<&str>) {
     let tool = e.tool_name.clone().unwrap_or_default();
     let command = params
         .get(claude::FULL_COMMAND)
         .and_then(Value::as_str)
         .map(str::to_string);
     let source = if input.is_object() { input } else { params };
-    e.apply_tool_facts(tool_facts(&tool, source, command));
+    e.apply_tool_facts(tool_facts(&tool, source, command).or_summary(&tool, input_text));
     e.mcp_server = params
         .get(claude::MCP_SERVER_NAME)
         .and_then(Value::as_str)
@@ -105,13 +105,13 @@ pub(super) fn log_event(ctx: &LogCtx<'_>) -> Option<AgentEvent> {
             };
             e.decision_source = decision_source(&raw_source);
             let (params, input) = tool_input(ctx);
-            apply_tool(&mut e, &params, &input);
+            apply_tool(&mut e, &params, &input, a.str(claude::TOOL_INPUT).as_deref());
             e
         }
         claude::EVENT_TOOL_RESULT => {
             let mut e = common(ctx, kind::TOOL_RESULT, &name);
             let (params, input) = tool_input(ctx);
-            apply_tool(&mut e, &params, &input);
+            apply_tool(&mut e, &params, &input, a.str(claude::TOOL_INPUT).as_deref());
             if e.mcp_server.is_some() && e.kind == kind::TOOL_RESULT {
                 e.kind = kind::MCP_CALL;
             }

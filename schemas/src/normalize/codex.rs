@@ -1,5 +1,5 @@
 //! OpenAI Codex: OTLP log events named by the `event.name` attribute (`codex.*`),
-//! plus `exec_command` spans that carry the turn id. See real-clients.md §3–4, §9.
+//! plus `exec_command` spans that carry the turn id. See docs/vendors.md (§3–4, §9 of "Real-client behaviour").
 
 use std::sync::LazyLock;
 
@@ -177,7 +177,7 @@ fn tool_result(ctx: &LogCtx<'_>) -> AgentEvent {
     e.seq = a.i64(codex::TOOL_RESULT_SEQ);
     e.duration_ms = a.i64(codex::DURATION_MS);
     let args: Value = a.json(codex::ARGUMENTS).unwrap_or(Value::Null);
-    e.apply_tool_facts(tool_facts(&tool, &args, None));
+    e.apply_tool_facts(tool_facts(&tool, &args, None).or_summary(&tool, a.str(codex::ARGUMENTS).as_deref()));
     e.mcp_server = a.string(codex::MCP_SERVER).or_else(|| mcp_server_of(&tool));
     if e.mcp_server.is_some() && e.kind == kind::TOOL_RESULT {
         e.kind = kind::MCP_CALL;

@@ -127,11 +127,13 @@ fn tool_span(ctx: &SpanCtx<'_>) -> AgentEvent {
         .or_else(|| a.json(openinference::TOOL_PARAMETERS))
         .or_else(|| a.json(openinference::INPUT_VALUE))
         .unwrap_or(Value::Null);
-    e.apply_tool_facts(tool_facts(
-        e.tool_name.as_deref().unwrap_or(""),
-        &args,
-        None,
-    ));
+    let args_text = a.first_of(&[
+        genai::TOOL_CALL_ARGUMENTS,
+        openinference::TOOL_PARAMETERS,
+        openinference::INPUT_VALUE,
+    ]);
+    let tool = e.tool_name.clone().unwrap_or_default();
+    e.apply_tool_facts(tool_facts(&tool, &args, None).or_summary(&tool, args_text.as_deref()));
     if is_mcp {
         e.mcp_server = a.first_of(&[mcp::SERVER_NAME, genai::TOOL_SERVER, otel::SERVER_ADDRESS]);
     }

@@ -457,13 +457,10 @@ fn program_rules(words: &[String], facts: &mut CommandFacts) {
                     "clone" | "push" | "fetch" | "pull" | "ls-remote"
                 )
             {
-                let remote = ops.get(1).map(|r| r.as_str());
-                match remote.and_then(host_of_scp) {
-                    Some(h) => facts.network_hosts.push(h),
-                    // a named remote: the host is in the repository's config
-                    None => facts
-                        .network_hosts
-                        .push(format!("git-remote:{}", remote.unwrap_or("origin"))),
+                // a named remote (`origin`): its host is in the repository's config,
+                // which the telemetry does not show, so no host is claimed
+                if let Some(h) = ops.get(1).and_then(|r| host_of_scp(r)) {
+                    facts.network_hosts.push(h);
                 }
             }
         }
@@ -586,7 +583,11 @@ mod tests {
         );
         assert_eq!(
             analyze("git push --force origin main").network_hosts,
-            v(&["git-remote:origin"])
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            analyze("git push https://github.com/o/r.git main").network_hosts,
+            v(&["github.com"])
         );
         assert_eq!(
             analyze("ssh deploy@prod.internal 'ls'").network_hosts,

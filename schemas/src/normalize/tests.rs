@@ -1,4 +1,4 @@
-//! Mapping unit tests, one per vendor field or quirk (real-clients.md).
+//! Mapping unit tests, one per vendor field or quirk (docs/vendors.md, "Real-client behaviour").
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;

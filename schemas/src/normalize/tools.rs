@@ -15,6 +15,29 @@ pub struct ToolFacts {
     pub plan_text: Option<String>,
 }
 
+/// The longest one-line summary of a tool call kept in `command`.
+pub const MAX_SUMMARY_CHARS: usize = 200;
+
+impl ToolFacts {
+    /// For a call with neither a shell command nor a telling argument (an MCP
+    /// tool, say): the tool and its arguments as sent, so `command` always says
+    /// what was asked. Plan updates keep no command (the plan is their content).
+    pub fn or_summary(mut self, tool_name: &str, args_text: Option<&str>) -> Self {
+        if self.command.is_none() && self.plan.is_none() {
+            let args = args_text.map(str::trim).filter(|a| !a.is_empty() && *a != "{}");
+            if let Some(args) = args {
+                let mut line = format!("{tool_name} {}", args.replace('\n', " "));
+                if let Some((cut, _)) = line.char_indices().nth(MAX_SUMMARY_CHARS) {
+                    line.truncate(cut);
+                    line.push('…');
+                }
+                self.command = Some(line);
+            }
+        }
+        self
+    }
+}
+
 /// `mcp__server__tool` → `server`.
 pub fn mcp_server_of(tool_name: &str) -> Option<String> {
     let rest = tool_name.strip_prefix(crate::attrs::mcp::TOOL_PREFIX)?;
@@ -248,6 +271,27 @@ mod tests {
             None,
         );
         assert_eq!(f.paths_written, vec!["src/x.rs"]);
+    }
+
+    #[test]
+    fn tools_without_a_command_are_summarised_by_their_arguments() {
+        let args = r#"{"owner": "acme", "repo": "app"}"#;
+        let f = tool_facts("mcp__github__list_pull_requests", &serde_json::from_str(args).unwrap(), None)
+            .or_summary("mcp__github__list_pull_requests", Some(args));
+        assert_eq!(
+            f.command.as_deref(),
+            Some(r#"mcp__github__list_pull_requests {"owner": "acme", "repo": "app"}"#)
+        );
+        // a command or a telling argument wins; a plan has none; long arguments are cut
+        let f = tool_facts("Read", &json!({"file_path": "a.rs"}), None).or_summary("Read", Some("{}"));
+        assert_eq!(f.command.as_deref(), Some("Read a.rs"));
+        let plan = json!({"plan": [{"step": "s", "status": "pending"}]});
+        let f = tool_facts("update_plan", &plan, None).or_summary("update_plan", Some("{...}"));
+        assert_eq!(f.command, None);
+        let long = format!(r#"{{"blob": "{}"}}"#, "x".repeat(500));
+        let f = tool_facts("t", &json!({}), None).or_summary("t", Some(&long));
+        assert_eq!(f.command.as_ref().map(|c| c.chars().count()), Some(MAX_SUMMARY_CHARS + 1));
+        assert_eq!(tool_facts("t", &json!({}), None).or_summary("t", Some("{}")).command, None);
     }
 
     #[test]

@@ -1,0 +1,155 @@
+//! SQL logic tests for the views (`tests/slt/*.slt`, one file per view).
+//!
+//! Each file starts from an empty store and loads recorded scenarios with
+//! `statement ok` / `LOAD <scenario> [<scenario>…]` (requests go through the real
+//! collector: validation, redaction, WAL, Parquet), then runs queries against
+//! the offline engine and compares every row. Rewrite the expected output after
+//! a deliberate change with `VIGIL_SLT_COMPLETE=1 cargo test --test slt`, then
+//! review the diff.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::Array;
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use collector::{Collector, CollectorConfig, ExportRequest, Signal};
+use sqllogictest::{DBOutput, DefaultColumnType};
+
+#[derive(Debug, thiserror::Error)]
+enum SltError {
+    #[error("{0}")]
+    Query(#[from] query::Error),
+    #[error("{0}")]
+    Load(String),
+}
+
+struct Store {
+    dir: tempfile::TempDir,
+}
+
+impl Store {
+    fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    async fn load(&self, scenario: &str) -> Result<(), SltError> {
+        let dir = if scenario.starts_with("capture:") {
+            fixtures::captures_dir().join(scenario.trim_start_matches("capture:"))
+        } else {
+            fixtures::scenarios_dir().join(scenario)
+        };
+        let manifest =
+            fixtures::manifest(&dir).map_err(|e| SltError::Load(format!("{scenario}: {e}")))?;
+        let config = CollectorConfig::new(self.data_dir());
+        let (c, _) = Collector::open(config, Arc::new(schemas::SystemClock))
+            .map_err(|e| SltError::Load(e.to_string()))?;
+        for m in manifest {
+            let body = std::fs::read(dir.join(&m.file)).map_err(|e| SltError::Load(e.to_string()))?;
+            let signal = match m.path.as_str() {
+                "/v1/traces" => Signal::Traces,
+                "/v1/logs" => Signal::Logs,
+                _ => Signal::Metrics,
+            };
+            let req = ExportRequest::decode_json(signal, &body)
+                .map_err(|e| SltError::Load(format!("{}: {e}", m.file)))?;
+            c.export(req).await.map_err(|e| SltError::Load(e.to_string()))?;
+        }
+        c.shutdown().await.map_err(|e| SltError::Load(e.to_string()))?;
+        Ok(())
+    }
+}
+
+fn render(result: &query::QueryResult) -> Vec<Vec<String>> {
+    let options = FormatOptions::default().with_null("NULL");
+    let mut rows = Vec::new();
+    for batch in &result.batches {
+        let formatters: Vec<_> = batch
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).expect("formatter"))
+            .collect();
+        for r in 0..batch.num_rows() {
+            rows.push(
+                formatters
+                    .iter()
+                    .zip(batch.columns())
+                    .map(|(f, c)| {
+                        let s = f.value(r).to_string();
+                        // an empty string must stay visible in the expected output
+                        if s.is_empty() && !c.is_null(r) { "(empty)".to_string() } else { s }
+                    })
+                    .collect(),
+            );
+        }
+    }
+    rows
+}
+
+#[async_trait::async_trait]
+impl sqllogictest::AsyncDB for Store {
+    type Error = SltError;
+    type ColumnType = DefaultColumnType;
+
+    async fn run(&mut self, sql: &str) -> Result<DBOutput<Self::ColumnType>, Self::Error> {
+        if let Some(names) = sql.trim().strip_prefix("LOAD ") {
+            for name in names.split_whitespace() {
+                self.load(name).await?;
+            }
+            return Ok(DBOutput::StatementComplete(0));
+        }
+        let engine = query::QueryEngine::offline(&self.data_dir())?;
+        let result = engine.sql(sql).await?;
+        let types = vec![DefaultColumnType::Any; result.schema.fields().len()];
+        Ok(DBOutput::Rows {
+            types,
+            rows: render(&result),
+        })
+    }
+
+    async fn shutdown(&mut self) {}
+}
+
+fn slt_files() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/slt");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/slt")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "slt"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn views() {
+    let complete = std::env::var_os("VIGIL_SLT_COMPLETE").is_some();
+    let mut failures = Vec::new();
+    let files = slt_files();
+    assert!(files.len() >= 7, "one .slt file per view: {files:?}");
+    for file in files {
+        let mut runner = sqllogictest::Runner::new(|| async {
+            Ok(Store {
+                dir: tempfile::tempdir().expect("tempdir"),
+            })
+        });
+        let result = if complete {
+            runner
+                .update_test_file(
+                    &file,
+                    " ",
+                    sqllogictest::default_validator,
+                    sqllogictest::default_normalizer,
+                    sqllogictest::default_column_validator,
+                )
+                .await
+                .map_err(|e| e.to_string())
+        } else {
+            runner.run_file_async(&file).await.map_err(|e| e.display(false).to_string())
+        };
+        if let Err(e) = result {
+            failures.push(format!("{}: {e}", file.display()));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
