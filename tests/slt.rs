@@ -44,7 +44,8 @@ impl Store {
         let (c, _) = Collector::open(config, Arc::new(schemas::SystemClock))
             .map_err(|e| SltError::Load(e.to_string()))?;
         for m in manifest {
-            let body = std::fs::read(dir.join(&m.file)).map_err(|e| SltError::Load(e.to_string()))?;
+            let body =
+                std::fs::read(dir.join(&m.file)).map_err(|e| SltError::Load(e.to_string()))?;
             let signal = match m.path.as_str() {
                 "/v1/traces" => Signal::Traces,
                 "/v1/logs" => Signal::Logs,
@@ -52,9 +53,13 @@ impl Store {
             };
             let req = ExportRequest::decode_json(signal, &body)
                 .map_err(|e| SltError::Load(format!("{}: {e}", m.file)))?;
-            c.export(req).await.map_err(|e| SltError::Load(e.to_string()))?;
+            c.export(req)
+                .await
+                .map_err(|e| SltError::Load(e.to_string()))?;
         }
-        c.shutdown().await.map_err(|e| SltError::Load(e.to_string()))?;
+        c.shutdown()
+            .await
+            .map_err(|e| SltError::Load(e.to_string()))?;
         Ok(())
     }
 }
@@ -76,7 +81,11 @@ fn render(result: &query::QueryResult) -> Vec<Vec<String>> {
                     .map(|(f, c)| {
                         let s = f.value(r).to_string();
                         // an empty string must stay visible in the expected output
-                        if s.is_empty() && !c.is_null(r) { "(empty)".to_string() } else { s }
+                        if s.is_empty() && !c.is_null(r) {
+                            "(empty)".to_string()
+                        } else {
+                            s
+                        }
                     })
                     .collect(),
             );
@@ -145,7 +154,10 @@ async fn views() {
                 .await
                 .map_err(|e| e.to_string())
         } else {
-            runner.run_file_async(&file).await.map_err(|e| e.display(false).to_string())
+            runner
+                .run_file_async(&file)
+                .await
+                .map_err(|e| e.display(false).to_string())
         };
         if let Err(e) = result {
             failures.push(format!("{}: {e}", file.display()));

@@ -157,8 +157,7 @@ impl Collector {
             tracing::info!(
                 records = replay.records,
                 truncated_bytes = replay.truncated_bytes,
-                files = flushed.files,
-                rows = flushed.rows,
+                flushed = ?flushed,
                 "WAL replayed"
             );
         }
@@ -334,15 +333,7 @@ impl Collector {
                     continue;
                 }
                 match this.flush_now().await {
-                    Ok(s) if s.files > 0 => {
-                        tracing::debug!(
-                            records = s.records,
-                            rows = s.rows,
-                            files = s.files,
-                            bytes = s.bytes,
-                            "flushed"
-                        )
-                    }
+                    Ok(s) if s.files > 0 => tracing::debug!(stats = ?s, "flushed"),
                     Ok(_) => {}
                     Err(e) => {
                         this.metrics.flush_errors.inc();
@@ -368,9 +359,15 @@ impl Collector {
     /// The `/metrics` exposition, gauges read now.
     pub fn render_metrics(&self) -> String {
         let gauge = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-        self.metrics.buffer_rows.set(gauge(self.buffer.rows() as u64));
-        self.metrics.buffer_bytes.set(gauge(self.buffer.bytes() as u64));
-        self.metrics.flushed_upto.set(gauge(self.buffer.flushed_upto()));
+        self.metrics
+            .buffer_rows
+            .set(gauge(self.buffer.rows() as u64));
+        self.metrics
+            .buffer_bytes
+            .set(gauge(self.buffer.bytes() as u64));
+        self.metrics
+            .flushed_upto
+            .set(gauge(self.buffer.flushed_upto()));
         let free = self.inflight.available_permits();
         let limit = self.config.max_inflight_requests.max(1);
         self.metrics

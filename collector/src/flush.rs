@@ -53,7 +53,12 @@ fn sort_columns(table: &str) -> &'static [&'static str] {
     }
 }
 
-pub(crate) fn writer_properties(table: &str, schema: &SchemaRef, lo: u64, hi: u64) -> WriterProperties {
+pub(crate) fn writer_properties(
+    table: &str,
+    schema: &SchemaRef,
+    lo: u64,
+    hi: u64,
+) -> WriterProperties {
     let mut b = WriterProperties::builder()
         .set_compression(Compression::ZSTD(
             ZstdLevel::try_new(ZSTD_LEVEL).expect("valid zstd level"),
@@ -188,7 +193,15 @@ pub fn flush(data_dir: &Path, buffer: &HotBuffer, metrics: &Metrics) -> Result<F
             let schema = batches[0].schema();
             let all = concat_batches(&schema, &batches)?;
             for ((date, hour), part) in split_partitions(&all)? {
-                let path = write_partition(data_dir, table, &date, &hour, &part, lo, hi)?;
+                let path = write_partition_in(
+                    &layout::table_dir(data_dir, table),
+                    table,
+                    &date,
+                    &hour,
+                    &part,
+                    lo,
+                    hi,
+                )?;
                 stats.files += 1;
                 stats.rows += part.num_rows();
                 stats.bytes += std::fs::metadata(&path)?.len();
@@ -242,7 +255,9 @@ fn partition_columns(
 }
 
 /// Splits a batch by its `(date, hour)` columns, sorted within each partition.
-pub(crate) fn split_partitions(batch: &RecordBatch) -> Result<Vec<(Partition, RecordBatch)>, Error> {
+pub(crate) fn split_partitions(
+    batch: &RecordBatch,
+) -> Result<Vec<(Partition, RecordBatch)>, Error> {
     let (dates, hours) = partition_columns(batch);
     let mut parts: BTreeMap<(&str, &str), Vec<u32>> = BTreeMap::new();
     for i in 0..batch.num_rows() {
@@ -299,26 +314,6 @@ fn sort_batch(table: &str, batch: &RecordBatch) -> Result<RecordBatch, Error> {
     }
     let idx = lexsort_to_indices(&cols, None)?;
     Ok(take_record_batch(batch, &idx)?)
-}
-
-fn write_partition(
-    data_dir: &Path,
-    table: &str,
-    date: &str,
-    hour: &str,
-    batch: &RecordBatch,
-    lo: u64,
-    hi: u64,
-) -> Result<PathBuf, Error> {
-    write_partition_in(
-        &layout::table_dir(data_dir, table),
-        table,
-        date,
-        hour,
-        batch,
-        lo,
-        hi,
-    )
 }
 
 /// Creates `dir` and its missing parents up to (not above) `root`, and makes each

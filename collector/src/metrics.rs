@@ -96,7 +96,7 @@ impl Metrics {
             g
         };
         let r = &mut registry;
-        let metrics = Metrics {
+        Metrics {
             intake_requests: ByLabel(family(r, "intake_requests", "Export requests received")),
             intake_records: ByLabel(family(r, "intake_records", "Records acknowledged")),
             intake_rejected_records: ByLabel(family(
@@ -104,7 +104,11 @@ impl Metrics {
                 "intake_rejected_records",
                 "Records rejected by validation (partial success)",
             )),
-            intake_errors: ByLabel(family(r, "intake_errors", "Requests answered with an error")),
+            intake_errors: ByLabel(family(
+                r,
+                "intake_errors",
+                "Requests answered with an error",
+            )),
             wal_fsyncs: counter(r, "wal_fsyncs", "WAL group commits"),
             wal_bytes: counter(r, "wal_bytes", "Bytes appended to the WAL"),
             flushes: counter(r, "flushes", "Flushes of the hot buffer to Parquet"),
@@ -119,15 +123,18 @@ impl Metrics {
             ),
             buffer_rows: gauge(r, "buffer_rows", "Acknowledged rows not yet in Parquet"),
             buffer_bytes: gauge(r, "buffer_bytes", "Memory held by unflushed rows"),
-            flushed_upto: gauge(r, "wal_flushed_upto", "Highest WAL sequence number in Parquet"),
+            flushed_upto: gauge(
+                r,
+                "wal_flushed_upto",
+                "Highest WAL sequence number in Parquet",
+            ),
             inflight_requests: gauge(
                 r,
                 "intake_inflight_requests",
                 "Requests being received or decoded now (see --max-inflight-requests)",
             ),
             registry,
-        };
-        metrics
+        }
     }
 
     /// Write-path totals so far (benchmarks and tests read them).

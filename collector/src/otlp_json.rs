@@ -45,91 +45,213 @@ fn err<T>(path: &str, what: impl std::fmt::Display) -> Result<T> {
     Err(JsonError(format!("{path}: {what}")))
 }
 
-fn parse_root(bytes: &[u8]) -> Result<Map<String, Value>> {
-    match serde_json::from_slice::<Value>(bytes) {
-        Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => err("$", "expected a JSON object"),
-        Err(e) => err("$", format_args!("invalid JSON: {e}")),
+/// One JSON object of the request and its path (for error messages). Field
+/// names are looked up in lowerCamelCase; an object sent with snake_case names
+/// (proto3 JSON allows both) is renamed once when it is entered, the camelCase
+/// name winning where both are sent.
+struct Obj<'a> {
+    map: std::borrow::Cow<'a, Map<String, Value>>,
+    path: String,
+}
+
+fn camel_case(snake: &str) -> String {
+    let mut out = String::with_capacity(snake.len());
+    let mut upper = false;
+    for c in snake.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl<'a> Obj<'a> {
+    fn new(v: &'a Value, path: String) -> Result<Self> {
+        let Some(map) = v.as_object() else {
+            return err(&path, "expected an object");
+        };
+        let map = if map.keys().any(|k| k.contains('_')) {
+            let mut renamed: Map<String, Value> = map
+                .iter()
+                .filter(|(k, _)| !k.contains('_'))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            for (k, v) in map.iter().filter(|(k, _)| k.contains('_')) {
+                renamed.entry(camel_case(k)).or_insert_with(|| v.clone());
+            }
+            std::borrow::Cow::Owned(renamed)
+        } else {
+            std::borrow::Cow::Borrowed(map)
+        };
+        Ok(Obj { map, path })
+    }
+
+    fn root(bytes: &[u8]) -> Result<Value> {
+        match serde_json::from_slice::<Value>(bytes) {
+            Ok(v @ Value::Object(_)) => Ok(v),
+            Ok(_) => err("$", "expected a JSON object"),
+            Err(e) => err("$", format_args!("invalid JSON: {e}")),
+        }
+    }
+
+    /// A field's value; `null` counts as absent.
+    fn get(&self, name: &str) -> Option<&Value> {
+        self.map.get(name).filter(|v| !v.is_null())
+    }
+
+    fn at(&self, name: &str) -> String {
+        format!("{}.{name}", self.path)
+    }
+
+    /// A nested object, if present.
+    fn obj(&self, name: &str) -> Result<Option<Obj<'_>>> {
+        self.get(name)
+            .map(|v| Obj::new(v, self.at(name)))
+            .transpose()
+    }
+
+    fn list<T>(&self, name: &str, each: impl Fn(&Obj<'_>) -> Result<T>) -> Result<Vec<T>> {
+        match self.get(name) {
+            None => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| each(&Obj::new(v, format!("{}.{name}[{i}]", self.path))?))
+                .collect(),
+            Some(_) => err(&self.at(name), "expected an array"),
+        }
+    }
+
+    /// A list of scalars read with `each`.
+    fn values<T>(&self, name: &str, each: impl Fn(&Value) -> Scalar<T>) -> Result<Vec<T>> {
+        match self.get(name) {
+            None => Ok(Vec::new()),
+            Some(Value::Array(a)) => a.iter().map(|v| self.scalar(name, each(v))).collect(),
+            Some(_) => err(&self.at(name), "expected an array"),
+        }
+    }
+
+    /// A scalar's result, with this field's path on error.
+    fn scalar<T>(&self, name: &str, r: Scalar<T>) -> Result<T> {
+        r.or_else(|what| err(&self.at(name), what))
+    }
+
+    fn string(&self, name: &str) -> Result<String> {
+        match self.get(name) {
+            None => Ok(String::new()),
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(_) => err(&self.at(name), "expected a string"),
+        }
+    }
+
+    fn u64(&self, name: &str) -> Result<u64> {
+        self.get(name)
+            .map_or(Ok(0), |v| self.scalar(name, u64_value(v)))
+    }
+
+    fn u32(&self, name: &str) -> Result<u32> {
+        u32::try_from(self.u64(name)?).or_else(|_| err(&self.at(name), "out of range for uint32"))
+    }
+
+    fn i32(&self, name: &str) -> Result<i32> {
+        let v = self
+            .get(name)
+            .map_or(Ok(0), |v| self.scalar(name, i64_value(v)))?;
+        i32::try_from(v).or_else(|_| err(&self.at(name), "out of range"))
+    }
+
+    fn f64(&self, name: &str) -> Result<Option<f64>> {
+        self.get(name)
+            .map(|v| self.scalar(name, f64_value(v)))
+            .transpose()
+    }
+
+    fn bool(&self, name: &str) -> Result<bool> {
+        match self.get(name) {
+            None => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(Value::String(s)) if s == "true" || s == "false" => Ok(s == "true"),
+            Some(_) => err(&self.at(name), "expected a boolean"),
+        }
+    }
+
+    /// An enum sent as its integer value or its name.
+    fn enumeration(&self, name: &str, names: &[&str]) -> Result<i32> {
+        match self.get(name) {
+            None => Ok(0),
+            Some(Value::String(s)) if s.parse::<i32>().is_err() => names
+                .iter()
+                .position(|n| n.eq_ignore_ascii_case(s))
+                .map_or_else(
+                    || err(&self.at(name), format_args!("unknown enum value {s:?}")),
+                    |i| Ok(i as i32),
+                ),
+            Some(_) => self.i32(name),
+        }
+    }
+
+    /// A hex id. Empty or absent is "no id". Not hex is an error for the request;
+    /// hex of the wrong length is returned as is for record-level validation.
+    fn id(&self, name: &str) -> Result<Vec<u8>> {
+        match self.get(name) {
+            None => Ok(Vec::new()),
+            Some(Value::String(s)) => hex::decode(s).or_else(|_| {
+                err(
+                    &self.at(name),
+                    format_args!("invalid id {s:?}: expected hex digits"),
+                )
+            }),
+            Some(_) => err(&self.at(name), "expected a hex string"),
+        }
+    }
+
+    fn attributes(&self, name: &str) -> Result<Vec<KeyValue>> {
+        self.list(name, key_value)
+    }
+
+    fn dropped(&self) -> Result<u32> {
+        self.u32("droppedAttributesCount")
+    }
+
+    fn any_value(&self, name: &str) -> Result<Option<AnyValue>> {
+        self.obj(name)?.map(|o| any_value(&o)).transpose()
     }
 }
 
 pub fn decode_traces(bytes: &[u8]) -> Result<ExportTraceServiceRequest> {
-    let root = parse_root(bytes)?;
+    let root = Obj::root(bytes)?;
     Ok(ExportTraceServiceRequest {
-        resource_spans: list(
-            &root,
-            "resourceSpans",
-            "resource_spans",
-            "$",
-            resource_spans,
-        )?,
+        resource_spans: Obj::new(&root, "$".into())?.list("resourceSpans", resource_spans)?,
     })
 }
 
 pub fn decode_logs(bytes: &[u8]) -> Result<ExportLogsServiceRequest> {
-    let root = parse_root(bytes)?;
+    let root = Obj::root(bytes)?;
     Ok(ExportLogsServiceRequest {
-        resource_logs: list(&root, "resourceLogs", "resource_logs", "$", resource_logs)?,
+        resource_logs: Obj::new(&root, "$".into())?.list("resourceLogs", resource_logs)?,
     })
 }
 
 pub fn decode_metrics(bytes: &[u8]) -> Result<ExportMetricsServiceRequest> {
-    let root = parse_root(bytes)?;
+    let root = Obj::root(bytes)?;
     Ok(ExportMetricsServiceRequest {
-        resource_metrics: list(
-            &root,
-            "resourceMetrics",
-            "resource_metrics",
-            "$",
-            resource_metrics,
-        )?,
+        resource_metrics: Obj::new(&root, "$".into())?.list("resourceMetrics", resource_metrics)?,
     })
 }
 
-// ---- field access -------------------------------------------------------------
+// ---- scalars --------------------------------------------------------------------
 
-fn get<'a>(obj: &'a Map<String, Value>, camel: &str, snake: &str) -> Option<&'a Value> {
-    obj.get(camel)
-        .or_else(|| obj.get(snake))
-        .filter(|v| !v.is_null())
-}
-
-fn as_obj<'a>(v: &'a Value, path: &str) -> Result<&'a Map<String, Value>> {
-    v.as_object()
-        .map_or_else(|| err(path, "expected an object"), Ok)
-}
-
-fn list<T>(
-    obj: &Map<String, Value>,
-    camel: &str,
-    snake: &str,
-    path: &str,
-    each: impl Fn(&Map<String, Value>, &str) -> Result<T>,
-) -> Result<Vec<T>> {
-    match get(obj, camel, snake) {
-        None => Ok(Vec::new()),
-        Some(Value::Array(items)) => items
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                let p = format!("{path}.{camel}[{i}]");
-                each(as_obj(v, &p)?, &p)
-            })
-            .collect(),
-        Some(_) => err(&format!("{path}.{camel}"), "expected an array"),
-    }
-}
-
-fn string(obj: &Map<String, Value>, camel: &str, snake: &str, path: &str) -> Result<String> {
-    match get(obj, camel, snake) {
-        None => Ok(String::new()),
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(_) => err(&format!("{path}.{camel}"), "expected a string"),
-    }
-}
+/// What is wrong with a scalar; the caller adds the path (only on error, so
+/// well-formed requests pay nothing for paths).
+type Scalar<T> = std::result::Result<T, String>;
 
 /// An unsigned 64-bit integer sent as a JSON number or a decimal string.
-fn u64_value(v: &Value, path: &str) -> Result<u64> {
+fn u64_value(v: &Value) -> Scalar<u64> {
     match v {
         Value::Number(n) => n
             .as_u64()
@@ -138,19 +260,17 @@ fn u64_value(v: &Value, path: &str) -> Result<u64> {
                     .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 1.8e19)
                     .map(|f| f as u64)
             })
-            .map_or_else(|| err(path, "expected an unsigned integer"), Ok),
+            .ok_or_else(|| "expected an unsigned integer".to_string()),
         Value::String(s) if s.is_empty() => Ok(0),
-        Value::String(s) => s.trim().parse().or_else(|_| {
-            err(
-                path,
-                format_args!("expected an unsigned integer, got {s:?}"),
-            )
-        }),
-        _ => err(path, "expected an unsigned integer"),
+        Value::String(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| format!("expected an unsigned integer, got {s:?}")),
+        _ => Err("expected an unsigned integer".to_string()),
     }
 }
 
-fn i64_value(v: &Value, path: &str) -> Result<i64> {
+fn i64_value(v: &Value) -> Scalar<i64> {
     match v {
         Value::Number(n) => n
             .as_i64()
@@ -159,20 +279,18 @@ fn i64_value(v: &Value, path: &str) -> Result<i64> {
                     .filter(|f| f.fract() == 0.0 && f.abs() < 9.2e18)
                     .map(|f| f as i64)
             })
-            .map_or_else(|| err(path, "expected an integer"), Ok),
+            .ok_or_else(|| "expected an integer".to_string()),
         Value::String(s) => s
             .trim()
             .parse()
-            .or_else(|_| err(path, format_args!("expected an integer, got {s:?}"))),
-        _ => err(path, "expected an integer"),
+            .map_err(|_| format!("expected an integer, got {s:?}")),
+        _ => Err("expected an integer".to_string()),
     }
 }
 
-fn f64_value(v: &Value, path: &str) -> Result<f64> {
+fn f64_value(v: &Value) -> Scalar<f64> {
     match v {
-        Value::Number(n) => n
-            .as_f64()
-            .map_or_else(|| err(path, "expected a number"), Ok),
+        Value::Number(n) => n.as_f64().ok_or_else(|| "expected a number".to_string()),
         Value::String(s) => match s.as_str() {
             "NaN" => Ok(f64::NAN),
             "Infinity" => Ok(f64::INFINITY),
@@ -180,118 +298,46 @@ fn f64_value(v: &Value, path: &str) -> Result<f64> {
             _ => s
                 .trim()
                 .parse()
-                .or_else(|_| err(path, format_args!("expected a number, got {s:?}"))),
+                .map_err(|_| format!("expected a number, got {s:?}")),
         },
-        _ => err(path, "expected a number"),
-    }
-}
-
-fn u64f(obj: &Map<String, Value>, camel: &str, snake: &str, path: &str) -> Result<u64> {
-    get(obj, camel, snake).map_or(Ok(0), |v| u64_value(v, &format!("{path}.{camel}")))
-}
-
-fn u32f(obj: &Map<String, Value>, camel: &str, snake: &str, path: &str) -> Result<u32> {
-    let v = u64f(obj, camel, snake, path)?;
-    u32::try_from(v).or_else(|_| err(&format!("{path}.{camel}"), "out of range for uint32"))
-}
-
-fn f64f(obj: &Map<String, Value>, camel: &str, snake: &str, path: &str) -> Result<Option<f64>> {
-    get(obj, camel, snake)
-        .map(|v| f64_value(v, &format!("{path}.{camel}")))
-        .transpose()
-}
-
-fn boolf(obj: &Map<String, Value>, camel: &str, snake: &str, path: &str) -> Result<bool> {
-    match get(obj, camel, snake) {
-        None => Ok(false),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(Value::String(s)) if s == "true" || s == "false" => Ok(s == "true"),
-        Some(_) => err(&format!("{path}.{camel}"), "expected a boolean"),
-    }
-}
-
-/// An enum sent as its integer value or its name.
-fn enumf(
-    obj: &Map<String, Value>,
-    camel: &str,
-    snake: &str,
-    path: &str,
-    names: &[&str],
-) -> Result<i32> {
-    match get(obj, camel, snake) {
-        None => Ok(0),
-        Some(Value::String(s)) if s.parse::<i32>().is_err() => names
-            .iter()
-            .position(|n| n.eq_ignore_ascii_case(s))
-            .map_or_else(
-                || {
-                    err(
-                        &format!("{path}.{camel}"),
-                        format_args!("unknown enum value {s:?}"),
-                    )
-                },
-                |i| Ok(i as i32),
-            ),
-        Some(v) => {
-            let i = i64_value(v, &format!("{path}.{camel}"))?;
-            i32::try_from(i)
-                .or_else(|_| err(&format!("{path}.{camel}"), "out of range for an enum"))
-        }
-    }
-}
-
-/// A hex id. Empty or absent is "no id". Not hex is an error for the request;
-/// hex of the wrong length is returned as is for record-level validation.
-fn idf(obj: &Map<String, Value>, camel: &str, snake: &str, path: &str) -> Result<Vec<u8>> {
-    match get(obj, camel, snake) {
-        None => Ok(Vec::new()),
-        Some(Value::String(s)) => hex::decode(s).or_else(|_| {
-            err(
-                &format!("{path}.{camel}"),
-                format_args!("invalid id {s:?}: expected hex digits"),
-            )
-        }),
-        Some(_) => err(&format!("{path}.{camel}"), "expected a hex string"),
+        _ => Err("expected a number".to_string()),
     }
 }
 
 // ---- common ---------------------------------------------------------------------
 
-fn any_value(obj: &Map<String, Value>, path: &str) -> Result<AnyValue> {
+fn any_value(o: &Obj<'_>) -> Result<AnyValue> {
     use any_value::Value as V;
-    let value = if let Some(v) = get(obj, "stringValue", "string_value") {
+    let value = if let Some(v) = o.get("stringValue") {
         match v {
             Value::String(s) => Some(V::StringValue(s.clone())),
-            _ => return err(&format!("{path}.stringValue"), "expected a string"),
+            _ => return err(&o.at("stringValue"), "expected a string"),
         }
-    } else if let Some(v) = get(obj, "boolValue", "bool_value") {
+    } else if let Some(v) = o.get("boolValue") {
         match v {
             Value::Bool(b) => Some(V::BoolValue(*b)),
             Value::String(s) if s == "true" || s == "false" => Some(V::BoolValue(s == "true")),
-            _ => return err(&format!("{path}.boolValue"), "expected a boolean"),
+            _ => return err(&o.at("boolValue"), "expected a boolean"),
         }
-    } else if let Some(v) = get(obj, "intValue", "int_value") {
-        Some(V::IntValue(i64_value(v, &format!("{path}.intValue"))?))
-    } else if let Some(v) = get(obj, "doubleValue", "double_value") {
-        Some(V::DoubleValue(f64_value(
-            v,
-            &format!("{path}.doubleValue"),
-        )?))
-    } else if let Some(v) = get(obj, "arrayValue", "array_value") {
-        let p = format!("{path}.arrayValue");
-        let values = list(as_obj(v, &p)?, "values", "values", &p, any_value)?;
-        Some(V::ArrayValue(ArrayValue { values }))
-    } else if let Some(v) = get(obj, "kvlistValue", "kvlist_value") {
-        let p = format!("{path}.kvlistValue");
-        let values = list(as_obj(v, &p)?, "values", "values", &p, key_value)?;
-        Some(V::KvlistValue(KeyValueList { values }))
-    } else if let Some(v) = get(obj, "bytesValue", "bytes_value") {
+    } else if let Some(v) = o.get("intValue") {
+        Some(V::IntValue(o.scalar("intValue", i64_value(v))?))
+    } else if let Some(v) = o.get("doubleValue") {
+        Some(V::DoubleValue(o.scalar("doubleValue", f64_value(v))?))
+    } else if let Some(a) = o.obj("arrayValue")? {
+        Some(V::ArrayValue(ArrayValue {
+            values: a.list("values", any_value)?,
+        }))
+    } else if let Some(kv) = o.obj("kvlistValue")? {
+        Some(V::KvlistValue(KeyValueList {
+            values: kv.list("values", key_value)?,
+        }))
+    } else if let Some(v) = o.get("bytesValue") {
         match v {
             Value::String(s) => match base64::engine::general_purpose::STANDARD.decode(s) {
                 Ok(b) => Some(V::BytesValue(b)),
-                Err(_) => return err(&format!("{path}.bytesValue"), "expected base64"),
+                Err(_) => return err(&o.at("bytesValue"), "expected base64"),
             },
-            _ => return err(&format!("{path}.bytesValue"), "expected a base64 string"),
+            _ => return err(&o.at("bytesValue"), "expected a base64 string"),
         }
     } else {
         None
@@ -299,60 +345,62 @@ fn any_value(obj: &Map<String, Value>, path: &str) -> Result<AnyValue> {
     Ok(AnyValue { value })
 }
 
-fn key_value(obj: &Map<String, Value>, path: &str) -> Result<KeyValue> {
-    let value = match get(obj, "value", "value") {
-        None => None,
-        Some(v) => Some(any_value(
-            as_obj(v, &format!("{path}.value"))?,
-            &format!("{path}.value"),
-        )?),
-    };
+fn key_value(o: &Obj<'_>) -> Result<KeyValue> {
     Ok(KeyValue {
-        key: string(obj, "key", "key", path)?,
-        value,
+        key: o.string("key")?,
+        value: o.any_value("value")?,
         ..Default::default()
     })
 }
 
-fn attributes(obj: &Map<String, Value>, path: &str) -> Result<Vec<KeyValue>> {
-    list(obj, "attributes", "attributes", path, key_value)
+fn resource(o: &Obj<'_>) -> Result<Option<Resource>> {
+    o.obj("resource")?
+        .map(|r| {
+            Ok(Resource {
+                attributes: r.attributes("attributes")?,
+                dropped_attributes_count: r.dropped()?,
+                ..Default::default()
+            })
+        })
+        .transpose()
 }
 
-fn resource(obj: &Map<String, Value>, path: &str) -> Result<Option<Resource>> {
-    let Some(v) = get(obj, "resource", "resource") else {
-        return Ok(None);
-    };
-    let p = format!("{path}.resource");
-    let r = as_obj(v, &p)?;
-    Ok(Some(Resource {
-        attributes: attributes(r, &p)?,
-        dropped_attributes_count: u32f(
-            r,
-            "droppedAttributesCount",
-            "dropped_attributes_count",
-            &p,
-        )?,
-        ..Default::default()
-    }))
+fn scope(o: &Obj<'_>) -> Result<Option<InstrumentationScope>> {
+    o.obj("scope")?
+        .map(|s| {
+            Ok(InstrumentationScope {
+                name: s.string("name")?,
+                version: s.string("version")?,
+                attributes: s.attributes("attributes")?,
+                dropped_attributes_count: s.dropped()?,
+            })
+        })
+        .transpose()
 }
 
-fn scope(obj: &Map<String, Value>, path: &str) -> Result<Option<InstrumentationScope>> {
-    let Some(v) = get(obj, "scope", "scope") else {
-        return Ok(None);
-    };
-    let p = format!("{path}.scope");
-    let s = as_obj(v, &p)?;
-    Ok(Some(InstrumentationScope {
-        name: string(s, "name", "name", &p)?,
-        version: string(s, "version", "version", &p)?,
-        attributes: attributes(s, &p)?,
-        dropped_attributes_count: u32f(
-            s,
-            "droppedAttributesCount",
-            "dropped_attributes_count",
-            &p,
-        )?,
-    }))
+/// `resource*` → `scope*` → records, the same for every signal.
+macro_rules! resource_level {
+    ($($fn:ident: $resource:ident { $scopes:ident: $scopes_json:literal, $scope:ident { $records:ident: $records_json:literal, $record:ident } };)*) => {$(
+        fn $fn(o: &Obj<'_>) -> Result<$resource> {
+            Ok($resource {
+                resource: resource(o)?,
+                $scopes: o.list($scopes_json, |s| {
+                    Ok($scope {
+                        scope: scope(s)?,
+                        $records: s.list($records_json, $record)?,
+                        schema_url: s.string("schemaUrl")?,
+                    })
+                })?,
+                schema_url: o.string("schemaUrl")?,
+            })
+        }
+    )*};
+}
+
+resource_level! {
+    resource_spans: ResourceSpans { scope_spans: "scopeSpans", ScopeSpans { spans: "spans", span } };
+    resource_logs: ResourceLogs { scope_logs: "scopeLogs", ScopeLogs { log_records: "logRecords", log_record } };
+    resource_metrics: ResourceMetrics { scope_metrics: "scopeMetrics", ScopeMetrics { metrics: "metrics", metric } };
 }
 
 // ---- traces ---------------------------------------------------------------------
@@ -367,98 +415,53 @@ const SPAN_KINDS: &[&str] = &[
 ];
 const STATUS_CODES: &[&str] = &["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"];
 
-fn resource_spans(obj: &Map<String, Value>, path: &str) -> Result<ResourceSpans> {
-    Ok(ResourceSpans {
-        resource: resource(obj, path)?,
-        scope_spans: list(obj, "scopeSpans", "scope_spans", path, |s, p| {
-            Ok(ScopeSpans {
-                scope: scope(s, p)?,
-                spans: list(s, "spans", "spans", p, span)?,
-                schema_url: string(s, "schemaUrl", "schema_url", p)?,
+fn span(o: &Obj<'_>) -> Result<Span> {
+    let status = o
+        .obj("status")?
+        .map(|s| {
+            Ok(SpanStatus {
+                message: s.string("message")?,
+                code: s.enumeration("code", STATUS_CODES)?,
             })
-        })?,
-        schema_url: string(obj, "schemaUrl", "schema_url", path)?,
-    })
-}
-
-fn span(obj: &Map<String, Value>, path: &str) -> Result<Span> {
-    let status = match get(obj, "status", "status") {
-        None => None,
-        Some(v) => {
-            let p = format!("{path}.status");
-            let s = as_obj(v, &p)?;
-            Some(SpanStatus {
-                message: string(s, "message", "message", &p)?,
-                code: enumf(s, "code", "code", &p, STATUS_CODES)?,
-            })
-        }
-    };
+        })
+        .transpose()?;
     Ok(Span {
-        trace_id: idf(obj, "traceId", "trace_id", path)?,
-        span_id: idf(obj, "spanId", "span_id", path)?,
-        trace_state: string(obj, "traceState", "trace_state", path)?,
-        parent_span_id: idf(obj, "parentSpanId", "parent_span_id", path)?,
-        flags: u32f(obj, "flags", "flags", path)?,
-        name: string(obj, "name", "name", path)?,
-        kind: enumf(obj, "kind", "kind", path, SPAN_KINDS)?,
-        start_time_unix_nano: u64f(obj, "startTimeUnixNano", "start_time_unix_nano", path)?,
-        end_time_unix_nano: u64f(obj, "endTimeUnixNano", "end_time_unix_nano", path)?,
-        attributes: attributes(obj, path)?,
-        dropped_attributes_count: u32f(
-            obj,
-            "droppedAttributesCount",
-            "dropped_attributes_count",
-            path,
-        )?,
-        events: list(obj, "events", "events", path, |e, p| {
+        trace_id: o.id("traceId")?,
+        span_id: o.id("spanId")?,
+        trace_state: o.string("traceState")?,
+        parent_span_id: o.id("parentSpanId")?,
+        flags: o.u32("flags")?,
+        name: o.string("name")?,
+        kind: o.enumeration("kind", SPAN_KINDS)?,
+        start_time_unix_nano: o.u64("startTimeUnixNano")?,
+        end_time_unix_nano: o.u64("endTimeUnixNano")?,
+        attributes: o.attributes("attributes")?,
+        dropped_attributes_count: o.dropped()?,
+        events: o.list("events", |e| {
             Ok(span::Event {
-                time_unix_nano: u64f(e, "timeUnixNano", "time_unix_nano", p)?,
-                name: string(e, "name", "name", p)?,
-                attributes: attributes(e, p)?,
-                dropped_attributes_count: u32f(
-                    e,
-                    "droppedAttributesCount",
-                    "dropped_attributes_count",
-                    p,
-                )?,
+                time_unix_nano: e.u64("timeUnixNano")?,
+                name: e.string("name")?,
+                attributes: e.attributes("attributes")?,
+                dropped_attributes_count: e.dropped()?,
             })
         })?,
-        dropped_events_count: u32f(obj, "droppedEventsCount", "dropped_events_count", path)?,
-        links: list(obj, "links", "links", path, |l, p| {
+        dropped_events_count: o.u32("droppedEventsCount")?,
+        links: o.list("links", |l| {
             Ok(span::Link {
-                trace_id: idf(l, "traceId", "trace_id", p)?,
-                span_id: idf(l, "spanId", "span_id", p)?,
-                trace_state: string(l, "traceState", "trace_state", p)?,
-                attributes: attributes(l, p)?,
-                dropped_attributes_count: u32f(
-                    l,
-                    "droppedAttributesCount",
-                    "dropped_attributes_count",
-                    p,
-                )?,
-                flags: u32f(l, "flags", "flags", p)?,
+                trace_id: l.id("traceId")?,
+                span_id: l.id("spanId")?,
+                trace_state: l.string("traceState")?,
+                attributes: l.attributes("attributes")?,
+                dropped_attributes_count: l.dropped()?,
+                flags: l.u32("flags")?,
             })
         })?,
-        dropped_links_count: u32f(obj, "droppedLinksCount", "dropped_links_count", path)?,
+        dropped_links_count: o.u32("droppedLinksCount")?,
         status,
     })
 }
 
 // ---- logs -----------------------------------------------------------------------
-
-fn resource_logs(obj: &Map<String, Value>, path: &str) -> Result<ResourceLogs> {
-    Ok(ResourceLogs {
-        resource: resource(obj, path)?,
-        scope_logs: list(obj, "scopeLogs", "scope_logs", path, |s, p| {
-            Ok(ScopeLogs {
-                scope: scope(s, p)?,
-                log_records: list(s, "logRecords", "log_records", p, log_record)?,
-                schema_url: string(s, "schemaUrl", "schema_url", p)?,
-            })
-        })?,
-        schema_url: string(obj, "schemaUrl", "schema_url", path)?,
-    })
-}
 
 const SEVERITIES: &[&str] = &[
     "SEVERITY_NUMBER_UNSPECIFIED",
@@ -488,36 +491,19 @@ const SEVERITIES: &[&str] = &[
     "SEVERITY_NUMBER_FATAL4",
 ];
 
-fn log_record(obj: &Map<String, Value>, path: &str) -> Result<LogRecord> {
-    let body = match get(obj, "body", "body") {
-        None => None,
-        Some(v) => Some(any_value(
-            as_obj(v, &format!("{path}.body"))?,
-            &format!("{path}.body"),
-        )?),
-    };
+fn log_record(o: &Obj<'_>) -> Result<LogRecord> {
     Ok(LogRecord {
-        time_unix_nano: u64f(obj, "timeUnixNano", "time_unix_nano", path)?,
-        observed_time_unix_nano: u64f(
-            obj,
-            "observedTimeUnixNano",
-            "observed_time_unix_nano",
-            path,
-        )?,
-        severity_number: enumf(obj, "severityNumber", "severity_number", path, SEVERITIES)?,
-        severity_text: string(obj, "severityText", "severity_text", path)?,
-        body,
-        attributes: attributes(obj, path)?,
-        dropped_attributes_count: u32f(
-            obj,
-            "droppedAttributesCount",
-            "dropped_attributes_count",
-            path,
-        )?,
-        flags: u32f(obj, "flags", "flags", path)?,
-        trace_id: idf(obj, "traceId", "trace_id", path)?,
-        span_id: idf(obj, "spanId", "span_id", path)?,
-        event_name: string(obj, "eventName", "event_name", path)?,
+        time_unix_nano: o.u64("timeUnixNano")?,
+        observed_time_unix_nano: o.u64("observedTimeUnixNano")?,
+        severity_number: o.enumeration("severityNumber", SEVERITIES)?,
+        severity_text: o.string("severityText")?,
+        body: o.any_value("body")?,
+        attributes: o.attributes("attributes")?,
+        dropped_attributes_count: o.dropped()?,
+        flags: o.u32("flags")?,
+        trace_id: o.id("traceId")?,
+        span_id: o.id("spanId")?,
+        event_name: o.string("eventName")?,
     })
 }
 
@@ -529,228 +515,147 @@ const TEMPORALITIES: &[&str] = &[
     "AGGREGATION_TEMPORALITY_CUMULATIVE",
 ];
 
-fn resource_metrics(obj: &Map<String, Value>, path: &str) -> Result<ResourceMetrics> {
-    Ok(ResourceMetrics {
-        resource: resource(obj, path)?,
-        scope_metrics: list(obj, "scopeMetrics", "scope_metrics", path, |s, p| {
-            Ok(ScopeMetrics {
-                scope: scope(s, p)?,
-                metrics: list(s, "metrics", "metrics", p, metric)?,
-                schema_url: string(s, "schemaUrl", "schema_url", p)?,
-            })
-        })?,
-        schema_url: string(obj, "schemaUrl", "schema_url", path)?,
-    })
-}
-
-fn metric(obj: &Map<String, Value>, path: &str) -> Result<Metric> {
-    let sub = |camel: &str, snake: &str| -> Result<Option<(&Map<String, Value>, String)>> {
-        match get(obj, camel, snake) {
-            None => Ok(None),
-            Some(v) => {
-                let p = format!("{path}.{camel}");
-                Ok(Some((as_obj(v, &p)?, p)))
-            }
-        }
-    };
-    let data = if let Some((g, p)) = sub("gauge", "gauge")? {
+fn metric(o: &Obj<'_>) -> Result<Metric> {
+    let temporality = |d: &Obj<'_>| d.enumeration("aggregationTemporality", TEMPORALITIES);
+    let data = if let Some(g) = o.obj("gauge")? {
         Some(metric::Data::Gauge(Gauge {
-            data_points: list(g, "dataPoints", "data_points", &p, number_point)?,
+            data_points: g.list("dataPoints", number_point)?,
         }))
-    } else if let Some((s, p)) = sub("sum", "sum")? {
+    } else if let Some(s) = o.obj("sum")? {
         Some(metric::Data::Sum(Sum {
-            data_points: list(s, "dataPoints", "data_points", &p, number_point)?,
-            aggregation_temporality: enumf(
-                s,
-                "aggregationTemporality",
-                "aggregation_temporality",
-                &p,
-                TEMPORALITIES,
-            )?,
-            is_monotonic: boolf(s, "isMonotonic", "is_monotonic", &p)?,
+            data_points: s.list("dataPoints", number_point)?,
+            aggregation_temporality: temporality(&s)?,
+            is_monotonic: s.bool("isMonotonic")?,
         }))
-    } else if let Some((h, p)) = sub("histogram", "histogram")? {
+    } else if let Some(h) = o.obj("histogram")? {
         Some(metric::Data::Histogram(Histogram {
-            data_points: list(h, "dataPoints", "data_points", &p, histogram_point)?,
-            aggregation_temporality: enumf(
-                h,
-                "aggregationTemporality",
-                "aggregation_temporality",
-                &p,
-                TEMPORALITIES,
-            )?,
+            data_points: h.list("dataPoints", histogram_point)?,
+            aggregation_temporality: temporality(&h)?,
         }))
-    } else if let Some((h, p)) = sub("exponentialHistogram", "exponential_histogram")? {
+    } else if let Some(h) = o.obj("exponentialHistogram")? {
         Some(metric::Data::ExponentialHistogram(ExponentialHistogram {
-            data_points: list(h, "dataPoints", "data_points", &p, exp_histogram_point)?,
-            aggregation_temporality: enumf(
-                h,
-                "aggregationTemporality",
-                "aggregation_temporality",
-                &p,
-                TEMPORALITIES,
-            )?,
+            data_points: h.list("dataPoints", exp_histogram_point)?,
+            aggregation_temporality: temporality(&h)?,
         }))
-    } else if let Some((s, p)) = sub("summary", "summary")? {
+    } else if let Some(s) = o.obj("summary")? {
         Some(metric::Data::Summary(Summary {
-            data_points: list(s, "dataPoints", "data_points", &p, summary_point)?,
+            data_points: s.list("dataPoints", summary_point)?,
         }))
     } else {
         None
     };
     Ok(Metric {
-        name: string(obj, "name", "name", path)?,
-        description: string(obj, "description", "description", path)?,
-        unit: string(obj, "unit", "unit", path)?,
-        metadata: list(obj, "metadata", "metadata", path, key_value)?,
+        name: o.string("name")?,
+        description: o.string("description")?,
+        unit: o.string("unit")?,
+        metadata: o.attributes("metadata")?,
         data,
     })
 }
 
-fn exemplars(obj: &Map<String, Value>, path: &str) -> Result<Vec<Exemplar>> {
-    list(obj, "exemplars", "exemplars", path, |e, p| {
-        let value = if let Some(v) = get(e, "asDouble", "as_double") {
-            Some(exemplar::Value::AsDouble(f64_value(v, p)?))
-        } else if let Some(v) = get(e, "asInt", "as_int") {
-            Some(exemplar::Value::AsInt(i64_value(v, p)?))
+fn exemplars(o: &Obj<'_>) -> Result<Vec<Exemplar>> {
+    o.list("exemplars", |e| {
+        let value = if let Some(v) = e.get("asDouble") {
+            Some(exemplar::Value::AsDouble(
+                e.scalar("asDouble", f64_value(v))?,
+            ))
+        } else if let Some(v) = e.get("asInt") {
+            Some(exemplar::Value::AsInt(e.scalar("asInt", i64_value(v))?))
         } else {
             None
         };
         Ok(Exemplar {
-            filtered_attributes: list(
-                e,
-                "filteredAttributes",
-                "filtered_attributes",
-                p,
-                key_value,
-            )?,
-            time_unix_nano: u64f(e, "timeUnixNano", "time_unix_nano", p)?,
-            span_id: idf(e, "spanId", "span_id", p)?,
-            trace_id: idf(e, "traceId", "trace_id", p)?,
+            filtered_attributes: e.attributes("filteredAttributes")?,
+            time_unix_nano: e.u64("timeUnixNano")?,
+            span_id: e.id("spanId")?,
+            trace_id: e.id("traceId")?,
             value,
         })
     })
 }
 
-fn number_point(obj: &Map<String, Value>, path: &str) -> Result<NumberDataPoint> {
-    let value = if let Some(v) = get(obj, "asDouble", "as_double") {
-        Some(number_data_point::Value::AsDouble(f64_value(
-            v,
-            &format!("{path}.asDouble"),
-        )?))
-    } else if let Some(v) = get(obj, "asInt", "as_int") {
-        Some(number_data_point::Value::AsInt(i64_value(
-            v,
-            &format!("{path}.asInt"),
-        )?))
+fn number_point(o: &Obj<'_>) -> Result<NumberDataPoint> {
+    let value = if let Some(v) = o.get("asDouble") {
+        Some(number_data_point::Value::AsDouble(
+            o.scalar("asDouble", f64_value(v))?,
+        ))
+    } else if let Some(v) = o.get("asInt") {
+        Some(number_data_point::Value::AsInt(
+            o.scalar("asInt", i64_value(v))?,
+        ))
     } else {
         None
     };
     Ok(NumberDataPoint {
-        attributes: attributes(obj, path)?,
-        start_time_unix_nano: u64f(obj, "startTimeUnixNano", "start_time_unix_nano", path)?,
-        time_unix_nano: u64f(obj, "timeUnixNano", "time_unix_nano", path)?,
-        exemplars: exemplars(obj, path)?,
-        flags: u32f(obj, "flags", "flags", path)?,
+        attributes: o.attributes("attributes")?,
+        start_time_unix_nano: o.u64("startTimeUnixNano")?,
+        time_unix_nano: o.u64("timeUnixNano")?,
+        exemplars: exemplars(o)?,
+        flags: o.u32("flags")?,
         value,
     })
 }
 
-fn u64_list(obj: &Map<String, Value>, camel: &str, snake: &str, path: &str) -> Result<Vec<u64>> {
-    match get(obj, camel, snake) {
-        None => Ok(Vec::new()),
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|v| u64_value(v, &format!("{path}.{camel}")))
-            .collect(),
-        Some(_) => err(&format!("{path}.{camel}"), "expected an array"),
-    }
-}
-
-fn histogram_point(obj: &Map<String, Value>, path: &str) -> Result<HistogramDataPoint> {
-    let bounds = match get(obj, "explicitBounds", "explicit_bounds") {
-        None => Vec::new(),
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|v| f64_value(v, path))
-            .collect::<Result<_>>()?,
-        Some(_) => return err(&format!("{path}.explicitBounds"), "expected an array"),
-    };
+fn histogram_point(o: &Obj<'_>) -> Result<HistogramDataPoint> {
     Ok(HistogramDataPoint {
-        attributes: attributes(obj, path)?,
-        start_time_unix_nano: u64f(obj, "startTimeUnixNano", "start_time_unix_nano", path)?,
-        time_unix_nano: u64f(obj, "timeUnixNano", "time_unix_nano", path)?,
-        count: u64f(obj, "count", "count", path)?,
-        sum: f64f(obj, "sum", "sum", path)?,
-        bucket_counts: u64_list(obj, "bucketCounts", "bucket_counts", path)?,
-        explicit_bounds: bounds,
-        exemplars: exemplars(obj, path)?,
-        flags: u32f(obj, "flags", "flags", path)?,
-        min: f64f(obj, "min", "min", path)?,
-        max: f64f(obj, "max", "max", path)?,
+        attributes: o.attributes("attributes")?,
+        start_time_unix_nano: o.u64("startTimeUnixNano")?,
+        time_unix_nano: o.u64("timeUnixNano")?,
+        count: o.u64("count")?,
+        sum: o.f64("sum")?,
+        bucket_counts: o.values("bucketCounts", u64_value)?,
+        explicit_bounds: o.values("explicitBounds", f64_value)?,
+        exemplars: exemplars(o)?,
+        flags: o.u32("flags")?,
+        min: o.f64("min")?,
+        max: o.f64("max")?,
     })
 }
 
-fn buckets(
-    obj: &Map<String, Value>,
-    camel: &str,
-    path: &str,
-) -> Result<Option<exponential_histogram_data_point::Buckets>> {
-    let Some(v) = get(obj, camel, camel) else {
-        return Ok(None);
-    };
-    let p = format!("{path}.{camel}");
-    let b = as_obj(v, &p)?;
-    let offset = get(b, "offset", "offset")
-        .map(|v| i64_value(v, &p))
-        .transpose()?
-        .unwrap_or(0);
-    Ok(Some(exponential_histogram_data_point::Buckets {
-        offset: i32::try_from(offset).or_else(|_| err(&p, "offset out of range"))?,
-        bucket_counts: u64_list(b, "bucketCounts", "bucket_counts", &p)?,
-    }))
+fn buckets(o: &Obj<'_>, name: &str) -> Result<Option<exponential_histogram_data_point::Buckets>> {
+    o.obj(name)?
+        .map(|b| {
+            Ok(exponential_histogram_data_point::Buckets {
+                offset: b.i32("offset")?,
+                bucket_counts: b.values("bucketCounts", u64_value)?,
+            })
+        })
+        .transpose()
 }
 
-fn exp_histogram_point(
-    obj: &Map<String, Value>,
-    path: &str,
-) -> Result<ExponentialHistogramDataPoint> {
-    let scale = get(obj, "scale", "scale")
-        .map(|v| i64_value(v, path))
-        .transpose()?
-        .unwrap_or(0);
+fn exp_histogram_point(o: &Obj<'_>) -> Result<ExponentialHistogramDataPoint> {
     Ok(ExponentialHistogramDataPoint {
-        attributes: attributes(obj, path)?,
-        start_time_unix_nano: u64f(obj, "startTimeUnixNano", "start_time_unix_nano", path)?,
-        time_unix_nano: u64f(obj, "timeUnixNano", "time_unix_nano", path)?,
-        count: u64f(obj, "count", "count", path)?,
-        sum: f64f(obj, "sum", "sum", path)?,
-        scale: i32::try_from(scale).or_else(|_| err(path, "scale out of range"))?,
-        zero_count: u64f(obj, "zeroCount", "zero_count", path)?,
-        positive: buckets(obj, "positive", path)?,
-        negative: buckets(obj, "negative", path)?,
-        flags: u32f(obj, "flags", "flags", path)?,
-        exemplars: exemplars(obj, path)?,
-        min: f64f(obj, "min", "min", path)?,
-        max: f64f(obj, "max", "max", path)?,
-        zero_threshold: f64f(obj, "zeroThreshold", "zero_threshold", path)?.unwrap_or(0.0),
+        attributes: o.attributes("attributes")?,
+        start_time_unix_nano: o.u64("startTimeUnixNano")?,
+        time_unix_nano: o.u64("timeUnixNano")?,
+        count: o.u64("count")?,
+        sum: o.f64("sum")?,
+        scale: o.i32("scale")?,
+        zero_count: o.u64("zeroCount")?,
+        positive: buckets(o, "positive")?,
+        negative: buckets(o, "negative")?,
+        flags: o.u32("flags")?,
+        exemplars: exemplars(o)?,
+        min: o.f64("min")?,
+        max: o.f64("max")?,
+        zero_threshold: o.f64("zeroThreshold")?.unwrap_or(0.0),
     })
 }
 
-fn summary_point(obj: &Map<String, Value>, path: &str) -> Result<SummaryDataPoint> {
+fn summary_point(o: &Obj<'_>) -> Result<SummaryDataPoint> {
     Ok(SummaryDataPoint {
-        attributes: attributes(obj, path)?,
-        start_time_unix_nano: u64f(obj, "startTimeUnixNano", "start_time_unix_nano", path)?,
-        time_unix_nano: u64f(obj, "timeUnixNano", "time_unix_nano", path)?,
-        count: u64f(obj, "count", "count", path)?,
-        sum: f64f(obj, "sum", "sum", path)?.unwrap_or(0.0),
-        quantile_values: list(obj, "quantileValues", "quantile_values", path, |q, p| {
+        attributes: o.attributes("attributes")?,
+        start_time_unix_nano: o.u64("startTimeUnixNano")?,
+        time_unix_nano: o.u64("timeUnixNano")?,
+        count: o.u64("count")?,
+        sum: o.f64("sum")?.unwrap_or(0.0),
+        quantile_values: o.list("quantileValues", |q| {
             Ok(summary_data_point::ValueAtQuantile {
-                quantile: f64f(q, "quantile", "quantile", p)?.unwrap_or(0.0),
-                value: f64f(q, "value", "value", p)?.unwrap_or(0.0),
+                quantile: q.f64("quantile")?.unwrap_or(0.0),
+                value: q.f64("value")?.unwrap_or(0.0),
             })
         })?,
-        flags: u32f(obj, "flags", "flags", path)?,
+        flags: o.u32("flags")?,
     })
 }
 
@@ -815,6 +720,20 @@ mod tests {
                 br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"timeUnixNano":"x"}]}]}]}"#
             )
             .is_err()
+        );
+    }
+
+    #[test]
+    fn snake_case_names_are_read_and_camel_case_wins_when_both_are_sent() {
+        let body = br#"{"resourceLogs":[{"scope_logs":[{"log_records":[
+            {"time_unix_nano":"5","timeUnixNano":"6","severity_text":"WARN","event_name":"e"}]}]}]}"#;
+        let rec = &decode_logs(body).unwrap().resource_logs[0].scope_logs[0].log_records[0];
+        assert_eq!(rec.time_unix_nano, 6);
+        assert_eq!(rec.severity_text, "WARN");
+        assert_eq!(rec.event_name, "e");
+        assert_eq!(
+            camel_case("observed_time_unix_nano"),
+            "observedTimeUnixNano"
         );
     }
 

@@ -4,7 +4,6 @@ use arrow::error::ArrowError;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::metrics::v1::metric;
 use prost::Message as _;
 use schemas::tables::{OTLP_LOGS, OTLP_METRICS, OTLP_SPANS};
 
@@ -66,32 +65,13 @@ impl ExportRequest {
 
     /// Spans, log records or metric data points in the request.
     pub fn record_count(&self) -> usize {
+        use schemas::otlp::{data_point_count, record_count, scopes};
         match self {
-            ExportRequest::Traces(r) => r
-                .resource_spans
-                .iter()
-                .flat_map(|r| &r.scope_spans)
-                .map(|s| s.spans.len())
-                .sum(),
-            ExportRequest::Logs(r) => r
-                .resource_logs
-                .iter()
-                .flat_map(|r| &r.scope_logs)
-                .map(|s| s.log_records.len())
-                .sum(),
-            ExportRequest::Metrics(r) => r
-                .resource_metrics
-                .iter()
-                .flat_map(|r| &r.scope_metrics)
-                .flat_map(|s| &s.metrics)
-                .map(|m| match &m.data {
-                    None => 0,
-                    Some(metric::Data::Gauge(g)) => g.data_points.len(),
-                    Some(metric::Data::Sum(s)) => s.data_points.len(),
-                    Some(metric::Data::Histogram(h)) => h.data_points.len(),
-                    Some(metric::Data::ExponentialHistogram(h)) => h.data_points.len(),
-                    Some(metric::Data::Summary(s)) => s.data_points.len(),
-                })
+            ExportRequest::Traces(r) => record_count(&r.resource_spans),
+            ExportRequest::Logs(r) => record_count(&r.resource_logs),
+            ExportRequest::Metrics(r) => scopes(&r.resource_metrics)
+                .flat_map(|(_, metrics)| metrics)
+                .map(data_point_count)
                 .sum(),
         }
     }

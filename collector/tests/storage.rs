@@ -114,8 +114,14 @@ fn tricky_requests() -> Vec<(String, ExportRequest)> {
         }],
     };
     vec![
-        ("spans without start times".into(), ExportRequest::Traces(traces)),
-        ("logs with and without times".into(), ExportRequest::Logs(logs)),
+        (
+            "spans without start times".into(),
+            ExportRequest::Traces(traces),
+        ),
+        (
+            "logs with and without times".into(),
+            ExportRequest::Logs(logs),
+        ),
     ]
 }
 
@@ -142,7 +148,11 @@ fn reindex_rebuilds_exactly_the_events_intake_made() {
     for (i, (what, req)) in requests.iter().enumerate() {
         let received = 1_795_490_000_000_000_000 + i as i64;
         let rows = req.rows(received).unwrap();
-        let find = |t: &str| rows.iter().find(|(name, _)| *name == t).map(|(_, b)| b.clone());
+        let find = |t: &str| {
+            rows.iter()
+                .find(|(name, _)| *name == t)
+                .map(|(_, b)| b.clone())
+        };
         let raw_table = match req.signal() {
             Signal::Traces => OTLP_SPANS,
             Signal::Logs => OTLP_LOGS,
@@ -236,9 +246,11 @@ async fn flushed_files_carry_their_sort_order_bloom_filters_and_wal_range() {
                         .build(),
                 )
                 .build();
-            let reader =
-                SerializedFileReader::new_with_options(std::fs::File::open(&f.path).unwrap(), options)
-                    .unwrap();
+            let reader = SerializedFileReader::new_with_options(
+                std::fs::File::open(&f.path).unwrap(),
+                options,
+            )
+            .unwrap();
             let meta = reader.metadata();
             let kv: std::collections::HashMap<_, _> = meta
                 .file_metadata()
@@ -247,11 +259,23 @@ async fn flushed_files_carry_their_sort_order_bloom_filters_and_wal_range() {
                 .iter()
                 .map(|kv| (kv.key.clone(), kv.value.clone().unwrap_or_default()))
                 .collect();
-            assert_eq!(kv["vigil.wal_seq_lo"], f.wal_range.0.to_string(), "{}", f.path.display());
-            assert_eq!(kv["vigil.wal_seq_hi"], f.wal_range.1.to_string(), "{}", f.path.display());
+            assert_eq!(
+                kv["vigil.wal_seq_lo"],
+                f.wal_range.0.to_string(),
+                "{}",
+                f.path.display()
+            );
+            assert_eq!(
+                kv["vigil.wal_seq_hi"],
+                f.wal_range.1.to_string(),
+                "{}",
+                f.path.display()
+            );
             assert_eq!(kv["vigil.table"], table);
             let schema = meta.file_metadata().schema_descr();
-            let col = |name: &str| (0..schema.num_columns()).find(|&i| schema.column(i).path().string() == name);
+            let col = |name: &str| {
+                (0..schema.num_columns()).find(|&i| schema.column(i).path().string() == name)
+            };
             let want_sort: Vec<usize> = match table {
                 AGENT_EVENTS => vec![col("session_id").unwrap(), col("ts").unwrap()],
                 OTLP_SPANS => vec![col("trace_id").unwrap(), col("ts").unwrap()],
@@ -283,7 +307,11 @@ async fn flushed_files_carry_their_sort_order_bloom_filters_and_wal_range() {
                 }
                 true
             });
-            assert!(in_order, "{}: rows out of the declared order", f.path.display());
+            assert!(
+                in_order,
+                "{}: rows out of the declared order",
+                f.path.display()
+            );
             for rg in 0..meta.num_row_groups() {
                 let declared: Vec<usize> = meta
                     .row_group(rg)
@@ -307,7 +335,11 @@ async fn flushed_files_carry_their_sort_order_bloom_filters_and_wal_range() {
                 let values = all.column(i).as_string::<i32>();
                 let present = values.iter().flatten().next();
                 if let Some(v) = present {
-                    assert!(bloom.check(&v), "{}: {name} {v} not found", f.path.display());
+                    assert!(
+                        bloom.check(&v),
+                        "{}: {name} {v} not found",
+                        f.path.display()
+                    );
                     checked_blooms.insert(table);
                 }
                 let absent = "no-such-session-00000000-0000-0000-0000-000000000000";

@@ -13,6 +13,7 @@
 //!   the questions a responder asks first.
 
 use datafusion::prelude::SessionContext;
+use schemas::columns::Columns as _;
 use schemas::events::AgentEventColumns;
 
 use crate::error::Error;

@@ -41,7 +41,10 @@ impl Secret {
     }
     fn matches(&self, presented: &[u8]) -> bool {
         let d: [u8; 32] = Sha256::digest(presented).into();
-        d.iter().zip(self.0.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+        d.iter()
+            .zip(self.0.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
     }
 }
 
@@ -105,8 +108,14 @@ impl Tokens {
 }
 
 fn trim(b: &[u8]) -> &[u8] {
-    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
-    let end = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(start, |i| i + 1);
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |i| i + 1);
     &b[start..end]
 }
 
@@ -139,14 +148,20 @@ mod tests {
         assert_eq!(ok("Bearer "), Err(AuthError::Missing));
         assert_eq!(t.check(Access::Ingest, None), Err(AuthError::Missing));
         assert_eq!(t.check_token(Access::Read, b"s3cret"), Ok(()));
-        assert_eq!(t.check_token(Access::Read, b"nope"), Err(AuthError::Invalid));
+        assert_eq!(
+            t.check_token(Access::Read, b"nope"),
+            Err(AuthError::Invalid)
+        );
     }
 
     #[test]
     fn split_tokens_and_open_access() {
         let t = Tokens::new(Some("in"), Some("out"));
         assert_eq!(t.check(Access::Ingest, Some(b"Bearer in")), Ok(()));
-        assert_eq!(t.check(Access::Read, Some(b"Bearer in")), Err(AuthError::Invalid));
+        assert_eq!(
+            t.check(Access::Read, Some(b"Bearer in")),
+            Err(AuthError::Invalid)
+        );
         assert_eq!(t.check(Access::Read, Some(b"Bearer out")), Ok(()));
         let open = Tokens::open();
         assert!(!open.required(Access::Read));

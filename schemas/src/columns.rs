@@ -18,7 +18,9 @@ use arrow::array::{
     ListBuilder, MapBuilder, StringBuilder, TimestampNanosecondBuilder, UInt32Builder,
     UInt64Builder,
 };
-use arrow::datatypes::{DataType, Field};
+use arrow::datatypes::{DataType, Field, SchemaRef};
+use arrow::error::ArrowError;
+use arrow::record_batch::RecordBatch;
 
 /// A column type: its Arrow type, nullability and builder.
 pub trait ColumnType {
@@ -36,11 +38,20 @@ pub trait Columns: Sized {
     fn fields(out: &mut Vec<Field>);
     /// Appends this group's finished arrays, in the order of [`Columns::fields`].
     fn finish_into(&mut self, out: &mut Vec<ArrayRef>);
+    /// The Arrow schema of this declaration (built once).
+    fn schema() -> SchemaRef;
 
     fn field_list() -> Vec<Field> {
         let mut v = Vec::new();
         Self::fields(&mut v);
         v
+    }
+
+    /// The rows appended so far, as a batch of [`Columns::schema`].
+    fn finish(mut self) -> Result<RecordBatch, ArrowError> {
+        let mut cols = Vec::new();
+        self.finish_into(&mut cols);
+        RecordBatch::try_new(Self::schema(), cols)
     }
 }
 
@@ -115,12 +126,7 @@ impl ColumnType for AttrMap {
         crate::tables::attr_map_type()
     }
     fn builder(capacity: usize) -> Self::Builder {
-        MapBuilder::with_capacity(
-            None,
-            StringBuilder::new(),
-            StringBuilder::new(),
-            capacity,
-        )
+        MapBuilder::with_capacity(None, StringBuilder::new(), StringBuilder::new(), capacity)
     }
     fn finish(b: &mut Self::Builder) -> ArrayRef {
         Arc::new(b.finish())
@@ -163,6 +169,72 @@ impl<T: ColumnType> ColumnType for Required<T> {
     }
 }
 
+/// A value a column's builder takes (`None` appends NULL).
+pub trait Fill<V> {
+    fn fill(&mut self, v: V);
+}
+
+macro_rules! fill_primitive {
+    ($($builder:ty: $native:ty),*) => {$(
+        impl Fill<$native> for $builder {
+            fn fill(&mut self, v: $native) {
+                self.append_value(v)
+            }
+        }
+        impl Fill<Option<$native>> for $builder {
+            fn fill(&mut self, v: Option<$native>) {
+                self.append_option(v)
+            }
+        }
+        impl Fill<&$native> for $builder {
+            fn fill(&mut self, v: &$native) {
+                self.append_value(*v)
+            }
+        }
+        impl Fill<&Option<$native>> for $builder {
+            fn fill(&mut self, v: &Option<$native>) {
+                self.append_option(*v)
+            }
+        }
+    )*};
+}
+fill_primitive!(Int32Builder: i32, Int64Builder: i64, UInt64Builder: u64, TimestampNanosecondBuilder: i64);
+
+/// Row fields by reference (`row_table!`).
+impl Fill<&String> for StringBuilder {
+    fn fill(&mut self, v: &String) {
+        self.append_value(v)
+    }
+}
+impl Fill<&Option<String>> for StringBuilder {
+    fn fill(&mut self, v: &Option<String>) {
+        self.append_option(v.as_deref())
+    }
+}
+impl Fill<&&'static str> for StringBuilder {
+    fn fill(&mut self, v: &&'static str) {
+        self.append_value(v)
+    }
+}
+impl Fill<&Option<&'static str>> for StringBuilder {
+    fn fill(&mut self, v: &Option<&'static str>) {
+        self.append_option(*v)
+    }
+}
+/// A list of strings; an empty list is stored as NULL (never `[]`).
+impl Fill<&Vec<String>> for ListBuilder<StringBuilder> {
+    fn fill(&mut self, v: &Vec<String>) {
+        if v.is_empty() {
+            self.append_null();
+        } else {
+            for s in v {
+                self.values().append_value(s);
+            }
+            self.append(true);
+        }
+    }
+}
+
 /// Declares a column group: a struct of one builder per column, in schema order.
 ///
 /// ```
@@ -173,7 +245,8 @@ impl<T: ColumnType> ColumnType for Required<T> {
 ///         size: schemas::columns::Int64,
 ///     }
 /// }
-/// let mut b = <Pair as schemas::columns::Columns>::with_capacity(1);
+/// use schemas::columns::Columns as _;
+/// let mut b = Pair::with_capacity(1);
 /// b.name.append_value("a");
 /// b.size.append_null();
 /// let batch = b.finish().unwrap();
@@ -214,12 +287,7 @@ macro_rules! columns {
                 $( out.push(<$ty as $crate::columns::ColumnType>::finish(&mut self.$col)); )*
                 $( $crate::columns::Columns::finish_into(&mut self.$gfield, out); )?
             }
-        }
-
-        impl $name {
-            /// The Arrow schema of this declaration.
-            #[allow(dead_code)]
-            pub fn schema() -> ::arrow::datatypes::SchemaRef {
+            fn schema() -> ::arrow::datatypes::SchemaRef {
                 static SCHEMA: ::std::sync::LazyLock<::arrow::datatypes::SchemaRef> =
                     ::std::sync::LazyLock::new(|| {
                         ::std::sync::Arc::new(::arrow::datatypes::Schema::new(
@@ -228,13 +296,44 @@ macro_rules! columns {
                     });
                 ::std::sync::Arc::clone(&SCHEMA)
             }
+        }
+    };
+}
 
-            /// The rows appended so far, as a batch of [`Self::schema`].
-            #[allow(dead_code)]
-            pub fn finish(mut self) -> ::std::result::Result<::arrow::record_batch::RecordBatch, ::arrow::error::ArrowError> {
-                let mut cols = Vec::new();
-                $crate::columns::Columns::finish_into(&mut self, &mut cols);
-                ::arrow::record_batch::RecordBatch::try_new(Self::schema(), cols)
+/// A row struct and its table in one declaration: each field's name, Rust type
+/// and column type (see [`columns!`]), plus a leading column with a fixed value
+/// and a trailing group filled from one field. Generates the struct, the columns
+/// and `append_row`, which fills every column from the field of its name.
+#[macro_export]
+macro_rules! row_table {
+    (
+        $(#[$rmeta:meta])*
+        $vis:vis struct $row:ident in $cols:ident {
+            $first:ident: $fty:ty = $fval:expr;
+            $( $(#[$fmeta:meta])* $field:ident: $rty:ty => $cty:ty, )*
+        }
+        then $gfield:ident: $gty:ty = $gsrc:ident
+    ) => {
+        $(#[$rmeta])*
+        $vis struct $row {
+            $( $(#[$fmeta])* pub $field: $rty, )*
+        }
+
+        $crate::columns! {
+            #[doc = concat!("The columns of [`", stringify!($row), "`] rows.")]
+            $vis struct $cols {
+                $first: $fty,
+                $( $(#[$fmeta])* $field: $cty, )*
+            }
+            then $gfield: $gty
+        }
+
+        impl $cols {
+            /// Appends one row.
+            pub fn append_row(&mut self, row: &$row) {
+                $crate::columns::Fill::fill(&mut self.$first, $fval);
+                $( $crate::columns::Fill::fill(&mut self.$field, &row.$field); )*
+                $crate::columns::Fill::fill(&mut self.$gfield, row.$gsrc);
             }
         }
     };

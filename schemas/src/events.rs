@@ -26,46 +26,49 @@ pub mod kind {
     pub const OTHER: &str = "other";
 }
 
-crate::columns! {
-    /// `agent_events`, as stored (the query layer adds derived columns in a view).
-    pub struct AgentEventColumns {
-        wal_seq: Required<UInt64>,
-        ts: Required<Timestamp>,
-        event_id: Required<Utf8>,
-        session_id: Utf8,
-        parent_session_id: Utf8,
-        turn_id: Utf8,
-        seq: Int64,
-        agent: Utf8,
-        agent_version: Utf8,
-        user_id: Utf8,
-        host: Utf8,
-        service_name: Utf8,
-        kind: Required<Utf8>,
-        event_name: Utf8,
-        tool_name: Utf8,
-        tool_call_id: Utf8,
-        command: Utf8,
-        paths_read: List<Utf8>,
-        paths_written: List<Utf8>,
-        decision: Utf8,
-        decision_source: Utf8,
-        outcome: Utf8,
-        exit_code: Int32,
-        output_bytes: Int64,
-        network_host: Utf8,
-        network_decision: Utf8,
-        mcp_server: Utf8,
-        model: Utf8,
-        input_tokens: Int64,
-        output_tokens: Int64,
-        duration_ms: Int64,
-        text: Utf8,
-        plan: Utf8,
-        trace_id: Utf8,
-        span_id: Utf8,
-        parent_span_id: Utf8,
-        source: Required<Utf8>,
+crate::row_table! {
+    /// One `agent_events` row, as the normalizer makes it and the table stores it
+    /// (the query layer adds derived columns in a view). `wal_seq` is 0 until the
+    /// WAL writer stamps it; `date` and `hour` come from `ts`.
+    #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+    pub struct AgentEvent in AgentEventColumns {
+        wal_seq: Required<UInt64> = 0u64;
+        ts: i64 => Required<Timestamp>,
+        event_id: String => Required<Utf8>,
+        session_id: Option<String> => Utf8,
+        parent_session_id: Option<String> => Utf8,
+        turn_id: Option<String> => Utf8,
+        seq: Option<i64> => Int64,
+        agent: Option<String> => Utf8,
+        agent_version: Option<String> => Utf8,
+        user_id: Option<String> => Utf8,
+        host: Option<String> => Utf8,
+        service_name: Option<String> => Utf8,
+        kind: &'static str => Required<Utf8>,
+        event_name: Option<String> => Utf8,
+        tool_name: Option<String> => Utf8,
+        tool_call_id: Option<String> => Utf8,
+        command: Option<String> => Utf8,
+        paths_read: Vec<String> => List<Utf8>,
+        paths_written: Vec<String> => List<Utf8>,
+        decision: Option<&'static str> => Utf8,
+        decision_source: Option<&'static str> => Utf8,
+        outcome: Option<String> => Utf8,
+        exit_code: Option<i32> => Int32,
+        output_bytes: Option<i64> => Int64,
+        network_host: Option<String> => Utf8,
+        network_decision: Option<&'static str> => Utf8,
+        mcp_server: Option<String> => Utf8,
+        model: Option<String> => Utf8,
+        input_tokens: Option<i64> => Int64,
+        output_tokens: Option<i64> => Int64,
+        duration_ms: Option<i64> => Int64,
+        text: Option<String> => Utf8,
+        plan: Option<String> => Utf8,
+        trace_id: Option<String> => Utf8,
+        span_id: Option<String> => Utf8,
+        parent_span_id: Option<String> => Utf8,
+        source: &'static str => Required<Utf8>,
     }
-    then partition: PartitionColumns
+    then partition: PartitionColumns = ts
 }

@@ -131,7 +131,10 @@ mod tests {
     #[test]
     fn names_round_trip() {
         let n = parquet_name(3, 17, 0xab);
-        assert_eq!(n, "00000000000000000003-00000000000000000017-000000ab.parquet");
+        assert_eq!(
+            n,
+            "00000000000000000003-00000000000000000017-000000ab.parquet"
+        );
         assert_eq!(parse_parquet_name(&n), Some((3, 17)));
         assert_eq!(parse_parquet_name("x.parquet"), None);
         assert_eq!(parse_parquet_name(&format!("{n}{TMP_SUFFIX}")), None);
@@ -144,13 +147,20 @@ mod tests {
         let part = partition_dir(&root, "2026-11-24", "00");
         std::fs::create_dir_all(&part).unwrap();
         std::fs::write(part.join(parquet_name(1, 2, 0)), b"x").unwrap();
-        std::fs::write(part.join(format!("{}{TMP_SUFFIX}", parquet_name(3, 3, 0))), b"").unwrap();
+        std::fs::write(
+            part.join(format!("{}{TMP_SUFFIX}", parquet_name(3, 3, 0))),
+            b"",
+        )
+        .unwrap();
         std::fs::write(part.join("README"), b"").unwrap();
         std::fs::create_dir_all(root.join("junk")).unwrap();
         let l = list_table(dir.path(), "t").unwrap();
         assert_eq!(l.files.len(), 1);
         assert_eq!(l.files[0].wal_range, (1, 2));
-        assert_eq!((l.files[0].date.as_str(), l.files[0].hour.as_str()), ("2026-11-24", "00"));
+        assert_eq!(
+            (l.files[0].date.as_str(), l.files[0].hour.as_str()),
+            ("2026-11-24", "00")
+        );
         assert_eq!(l.files[0].size, 1);
         assert_eq!(l.leftovers.len(), 1);
         assert!(list_table(dir.path(), "missing").unwrap().files.is_empty());

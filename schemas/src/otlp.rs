@@ -1,8 +1,152 @@
 //! Rendering OTLP `AnyValue`s as text (attribute maps) and as JSON (nested values),
 //! and typed look-ups that accept what real exporters send (ints as strings, …).
 
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value::Value};
+use opentelemetry_proto::tonic::common::v1::{
+    AnyValue, InstrumentationScope, KeyValue, any_value::Value,
+};
+use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use opentelemetry_proto::tonic::metrics::v1::{Metric, ResourceMetrics, ScopeMetrics, metric};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use serde_json::Value as Json;
+
+/// One level of the shape every OTLP request shares: a resource with its scopes,
+/// or a scope with its records (spans, log records or metrics). Walking requests
+/// through this trait keeps the three signals on one code path wherever they are
+/// treated alike.
+pub trait Level {
+    /// `Resource` or `InstrumentationScope`.
+    type Head;
+    /// The scopes of a resource, or the records of a scope.
+    type Item;
+    fn head(&self) -> Option<&Self::Head>;
+    fn head_mut(&mut self) -> Option<&mut Self::Head>;
+    fn schema_url(&self) -> &str;
+    fn items(&self) -> &[Self::Item];
+    fn items_mut(&mut self) -> &mut [Self::Item];
+}
+
+/// A request's resources: their scopes hold the records.
+pub trait ResourceLevel: Level<Head = Resource, Item = Self::Scope> {
+    type Scope: Level<Head = InstrumentationScope>;
+}
+
+/// The records of the resources `R`.
+pub type RecordOf<R> = <<R as ResourceLevel>::Scope as Level>::Item;
+
+macro_rules! level {
+    ($($ty:ty: $head_field:ident: $head:ty, $items:ident: $item:ty;)*) => {$(
+        impl Level for $ty {
+            type Head = $head;
+            type Item = $item;
+            fn head(&self) -> Option<&$head> {
+                self.$head_field.as_ref()
+            }
+            fn head_mut(&mut self) -> Option<&mut $head> {
+                self.$head_field.as_mut()
+            }
+            fn schema_url(&self) -> &str {
+                &self.schema_url
+            }
+            fn items(&self) -> &[$item] {
+                &self.$items
+            }
+            fn items_mut(&mut self) -> &mut [$item] {
+                &mut self.$items
+            }
+        }
+    )*};
+}
+
+level! {
+    ResourceSpans: resource: Resource, scope_spans: ScopeSpans;
+    ScopeSpans: scope: InstrumentationScope, spans: Span;
+    ResourceLogs: resource: Resource, scope_logs: ScopeLogs;
+    ScopeLogs: scope: InstrumentationScope, log_records: LogRecord;
+    ResourceMetrics: resource: Resource, scope_metrics: ScopeMetrics;
+    ScopeMetrics: scope: InstrumentationScope, metrics: Metric;
+}
+
+impl ResourceLevel for ResourceSpans {
+    type Scope = ScopeSpans;
+}
+impl ResourceLevel for ResourceLogs {
+    type Scope = ScopeLogs;
+}
+impl ResourceLevel for ResourceMetrics {
+    type Scope = ScopeMetrics;
+}
+
+/// The resource and scope of records being visited.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordOrigin<'a> {
+    pub resource: Option<&'a Resource>,
+    pub resource_schema_url: &'a str,
+    pub scope: Option<&'a InstrumentationScope>,
+    pub scope_schema_url: &'a str,
+}
+
+impl<'a> RecordOrigin<'a> {
+    pub fn resource_attributes(&self) -> &'a [KeyValue] {
+        self.resource.map_or(&[], |r| &r.attributes)
+    }
+    pub fn scope_name(&self) -> &'a str {
+        self.scope.map_or("", |s| s.name.as_str())
+    }
+}
+
+/// Every scope of a request with its origin, in the order sent.
+pub fn scopes<R: ResourceLevel>(
+    resources: &[R],
+) -> impl Iterator<Item = (RecordOrigin<'_>, &[RecordOf<R>])> {
+    resources.iter().flat_map(|r| {
+        r.items().iter().map(move |s| {
+            (
+                RecordOrigin {
+                    resource: r.head(),
+                    resource_schema_url: r.schema_url(),
+                    scope: s.head(),
+                    scope_schema_url: s.schema_url(),
+                },
+                s.items(),
+            )
+        })
+    })
+}
+
+/// How many records (spans, log records, metrics) a request holds.
+pub fn record_count<R: ResourceLevel>(resources: &[R]) -> usize {
+    scopes(resources).map(|(_, records)| records.len()).sum()
+}
+
+/// The attributes of every data point of a metric, mutably (redaction).
+pub fn data_point_attributes_mut(m: &mut Metric) -> Vec<&mut Vec<KeyValue>> {
+    macro_rules! attributes_of {
+        ($points:expr) => {
+            $points.iter_mut().map(|p| &mut p.attributes).collect()
+        };
+    }
+    match &mut m.data {
+        None => Vec::new(),
+        Some(metric::Data::Gauge(g)) => attributes_of!(g.data_points),
+        Some(metric::Data::Sum(s)) => attributes_of!(s.data_points),
+        Some(metric::Data::Histogram(h)) => attributes_of!(h.data_points),
+        Some(metric::Data::ExponentialHistogram(h)) => attributes_of!(h.data_points),
+        Some(metric::Data::Summary(s)) => attributes_of!(s.data_points),
+    }
+}
+
+/// How many data points a metric holds.
+pub fn data_point_count(m: &Metric) -> usize {
+    match &m.data {
+        None => 0,
+        Some(metric::Data::Gauge(g)) => g.data_points.len(),
+        Some(metric::Data::Sum(s)) => s.data_points.len(),
+        Some(metric::Data::Histogram(h)) => h.data_points.len(),
+        Some(metric::Data::ExponentialHistogram(h)) => h.data_points.len(),
+        Some(metric::Data::Summary(s)) => s.data_points.len(),
+    }
+}
 
 /// Appends the text form of `v` to `out`: strings as sent, numbers in decimal,
 /// booleans as `true`/`false`, bytes as hex, arrays and kv-lists as compact JSON.
@@ -190,10 +334,10 @@ impl<'a> Attrs<'a> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn kv(k: &str, v: Value) -> KeyValue {
+    pub(crate) fn kv(k: &str, v: Value) -> KeyValue {
         KeyValue {
             key: k.into(),
             value: Some(AnyValue { value: Some(v) }),

@@ -16,9 +16,7 @@
 use std::collections::BTreeMap;
 
 use arrow::array::{Array, AsArray, MapArray, RecordBatch, StringArray};
-use arrow::datatypes::{
-    Int32Type, Int64Type, TimestampNanosecondType, UInt32Type, UInt64Type,
-};
+use arrow::datatypes::{Int32Type, Int64Type, TimestampNanosecondType, UInt32Type, UInt64Type};
 use arrow::error::ArrowError;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -31,9 +29,12 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Sta
 use serde_json::json;
 
 use crate::attrs::otel;
-use crate::columns::{AttrMapBuilder, Columns as _, Utf8};
-use crate::otlp::{Attrs, attrs_json, hex_lower, render_text};
-use crate::tables::{EnvelopeColumns, LogColumns, MetricColumns, PartitionCache, SpanColumns};
+use crate::columns::{AttrMapBuilder, Columns, Utf8};
+use crate::otlp::{
+    Attrs, RecordOf, RecordOrigin, ResourceLevel, attrs_json, hex_lower, record_count, render_text,
+    scopes,
+};
+use crate::tables::{EnvelopeColumns, LogColumns, MetricColumns, SpanColumns};
 use crate::time::{log_time, ns, point_time, span_duration_ns, span_start_from_row, span_time};
 use crate::vendor::Vendor;
 
@@ -81,41 +82,15 @@ fn append_attrs(b: &mut AttrMapBuilder, kvs: &[KeyValue], scratch: &mut String) 
     let _ = b.append(true);
 }
 
-/// The resource and scope of the records being appended.
-struct Origin<'a> {
-    resource: Option<&'a Resource>,
-    resource_schema_url: &'a str,
-    scope: Option<&'a InstrumentationScope>,
-    scope_schema_url: &'a str,
-    service_name: std::borrow::Cow<'a, str>,
-}
-
-impl<'a> Origin<'a> {
-    fn new(
-        resource: Option<&'a Resource>,
-        resource_schema_url: &'a str,
-        scope: Option<&'a InstrumentationScope>,
-        scope_schema_url: &'a str,
-    ) -> Self {
-        let service_name = resource
-            .and_then(|r| Attrs(&r.attributes).str(otel::SERVICE_NAME))
-            .unwrap_or_default();
-        Origin {
-            resource,
-            resource_schema_url,
-            scope,
-            scope_schema_url,
-            service_name,
-        }
-    }
-    fn scope_name(&self) -> &str {
-        self.scope.map_or("", |s| s.name.as_str())
-    }
+/// The resource's `service.name` (the last one if repeated), or "".
+fn service_name<'a>(o: &RecordOrigin<'a>) -> std::borrow::Cow<'a, str> {
+    Attrs(o.resource_attributes())
+        .str(otel::SERVICE_NAME)
+        .unwrap_or_default()
 }
 
 /// Fills the envelope columns every raw table shares.
 struct EnvelopeWriter {
-    partitions: PartitionCache,
     scratch: String,
     received_ns: i64,
 }
@@ -123,7 +98,6 @@ struct EnvelopeWriter {
 impl EnvelopeWriter {
     fn new(received_ns: i64) -> Self {
         EnvelopeWriter {
-            partitions: PartitionCache::default(),
             scratch: String::new(),
             received_ns,
         }
@@ -132,23 +106,27 @@ impl EnvelopeWriter {
     fn append(
         &mut self,
         b: &mut EnvelopeColumns,
-        o: &Origin<'_>,
+        o: &RecordOrigin<'_>,
+        service: &str,
         record_attrs: &[KeyValue],
         ts: i64,
     ) {
-        Utf8::append_non_empty(&mut b.service_name, &o.service_name);
+        Utf8::append_non_empty(&mut b.service_name, service);
         b.vendor
-            .append_value(Vendor::detect(&o.service_name, o.scope_name(), record_attrs).as_str());
+            .append_value(Vendor::detect(service, o.scope_name(), record_attrs).as_str());
         append_attrs(
             &mut b.resource_attributes,
-            o.resource.map_or(&[], |r| &r.attributes),
+            o.resource_attributes(),
             &mut self.scratch,
         );
         b.resource_dropped_attributes_count
             .append_value(o.resource.map_or(0, |r| r.dropped_attributes_count));
         Utf8::append_non_empty(&mut b.resource_schema_url, o.resource_schema_url);
         Utf8::append_non_empty(&mut b.scope_name, o.scope_name());
-        Utf8::append_non_empty(&mut b.scope_version, o.scope.map_or("", |s| s.version.as_str()));
+        Utf8::append_non_empty(
+            &mut b.scope_version,
+            o.scope.map_or("", |s| s.version.as_str()),
+        );
         append_attrs(
             &mut b.scope_attributes,
             o.scope.map_or(&[], |s| &s.attributes),
@@ -156,7 +134,7 @@ impl EnvelopeWriter {
         );
         Utf8::append_non_empty(&mut b.scope_schema_url, o.scope_schema_url);
         b.received_ts.append_value(self.received_ns);
-        self.partitions.append(&mut b.partition, ts);
+        b.partition.append_ts(ts);
     }
 }
 
@@ -168,89 +146,86 @@ fn optional_ts(b: &mut arrow::array::TimestampNanosecondBuilder, t: u64) {
     }
 }
 
+/// The rows of one raw table for a request: `fill` appends the rows of one
+/// record (one, or a metric's data points) and says how many. `None` when the
+/// request gave none.
+fn table_rows<R: ResourceLevel, C: Columns>(
+    resources: &[R],
+    capacity: usize,
+    received_ns: i64,
+    mut fill: impl FnMut(&mut C, &mut EnvelopeWriter, &RecordOrigin<'_>, &str, &RecordOf<R>) -> usize,
+) -> Result<Option<RecordBatch>, ArrowError> {
+    let mut b = C::with_capacity(capacity);
+    let mut env = EnvelopeWriter::new(received_ns);
+    let mut rows = 0;
+    for (origin, records) in scopes(resources) {
+        let service = service_name(&origin);
+        for r in records {
+            rows += fill(&mut b, &mut env, &origin, &service, r);
+        }
+    }
+    if rows == 0 {
+        return Ok(None);
+    }
+    b.finish().map(Some)
+}
+
+/// A JSON array of `items`, NULL for none (span events and links, exemplars).
+fn json_list<T>(items: &[T], item: impl Fn(&T) -> serde_json::Value) -> Option<String> {
+    (!items.is_empty())
+        .then(|| serde_json::Value::Array(items.iter().map(item).collect()).to_string())
+}
+
 /// Spans → one `otlp_spans` batch; `None` when the request has no spans.
 pub fn span_rows(
     req: &ExportTraceServiceRequest,
     received_ns: i64,
 ) -> Result<Option<RecordBatch>, ArrowError> {
-    let n: usize = req
-        .resource_spans
-        .iter()
-        .flat_map(|r| &r.scope_spans)
-        .map(|s| s.spans.len())
-        .sum();
-    if n == 0 {
-        return Ok(None);
-    }
-    let mut b = SpanColumns::with_capacity(n);
-    let mut env = EnvelopeWriter::new(received_ns);
-    for rs in &req.resource_spans {
-        for ss in &rs.scope_spans {
-            let origin = Origin::new(
-                rs.resource.as_ref(),
-                &rs.schema_url,
-                ss.scope.as_ref(),
-                &ss.schema_url,
-            );
-            for s in &ss.spans {
-                let t = span_time(s.start_time_unix_nano, s.end_time_unix_nano, received_ns);
-                b.wal_seq.append_value(0);
-                b.ts.append_value(t);
-                optional_ts(&mut b.end_ts, s.end_time_unix_nano);
-                b.duration_ns
-                    .append_option(span_duration_ns(s.start_time_unix_nano, s.end_time_unix_nano));
-                b.trace_id.append_value(hex_lower(&s.trace_id));
-                b.span_id.append_value(hex_lower(&s.span_id));
-                Utf8::append_non_empty(&mut b.parent_span_id, &hex_lower(&s.parent_span_id));
-                Utf8::append_non_empty(&mut b.trace_state, &s.trace_state);
-                b.flags.append_value(s.flags);
-                b.name.append_value(&s.name);
-                b.kind.append_value(enum_name(&SPAN_KIND_NAMES, s.kind));
-                let st = s.status.as_ref();
-                b.status_code
-                    .append_value(enum_name(&STATUS_NAMES, st.map_or(0, |s| s.code)));
-                Utf8::append_non_empty(&mut b.status_message, st.map_or("", |s| s.message.as_str()));
-                append_attrs(&mut b.attributes, &s.attributes, &mut env.scratch);
-                b.dropped_attributes_count
-                    .append_value(s.dropped_attributes_count);
-                if s.events.is_empty() {
-                    b.events.append_null();
-                } else {
-                    let ev: Vec<_> = s
-                        .events
-                        .iter()
-                        .map(|e| {
-                            json!({"time_unix_nano": e.time_unix_nano.to_string(), "name": e.name,
-                                   "attributes": attrs_json(&e.attributes),
-                                   "dropped_attributes_count": e.dropped_attributes_count})
-                        })
-                        .collect();
-                    b.events
-                        .append_value(serde_json::Value::Array(ev).to_string());
-                }
-                b.dropped_events_count.append_value(s.dropped_events_count);
-                if s.links.is_empty() {
-                    b.links.append_null();
-                } else {
-                    let lk: Vec<_> = s
-                        .links
-                        .iter()
-                        .map(|l| {
-                            json!({"trace_id": hex_lower(&l.trace_id), "span_id": hex_lower(&l.span_id),
-                                   "trace_state": l.trace_state, "flags": l.flags,
-                                   "attributes": attrs_json(&l.attributes),
-                                   "dropped_attributes_count": l.dropped_attributes_count})
-                        })
-                        .collect();
-                    b.links
-                        .append_value(serde_json::Value::Array(lk).to_string());
-                }
-                b.dropped_links_count.append_value(s.dropped_links_count);
-                env.append(&mut b.envelope, &origin, &s.attributes, t);
-            }
-        }
-    }
-    b.finish().map(Some)
+    let capacity = record_count(&req.resource_spans);
+    table_rows(
+        &req.resource_spans,
+        capacity,
+        received_ns,
+        |b: &mut SpanColumns, env, origin, service, s| {
+            let t = span_time(s.start_time_unix_nano, s.end_time_unix_nano, received_ns);
+            b.wal_seq.append_value(0);
+            b.ts.append_value(t);
+            optional_ts(&mut b.end_ts, s.end_time_unix_nano);
+            b.duration_ns.append_option(span_duration_ns(
+                s.start_time_unix_nano,
+                s.end_time_unix_nano,
+            ));
+            b.trace_id.append_value(hex_lower(&s.trace_id));
+            b.span_id.append_value(hex_lower(&s.span_id));
+            Utf8::append_non_empty(&mut b.parent_span_id, &hex_lower(&s.parent_span_id));
+            Utf8::append_non_empty(&mut b.trace_state, &s.trace_state);
+            b.flags.append_value(s.flags);
+            b.name.append_value(&s.name);
+            b.kind.append_value(enum_name(&SPAN_KIND_NAMES, s.kind));
+            let st = s.status.as_ref();
+            b.status_code
+                .append_value(enum_name(&STATUS_NAMES, st.map_or(0, |s| s.code)));
+            Utf8::append_non_empty(&mut b.status_message, st.map_or("", |s| s.message.as_str()));
+            append_attrs(&mut b.attributes, &s.attributes, &mut env.scratch);
+            b.dropped_attributes_count
+                .append_value(s.dropped_attributes_count);
+            b.events.append_option(json_list(&s.events, |e| {
+                json!({"time_unix_nano": e.time_unix_nano.to_string(), "name": e.name,
+                       "attributes": attrs_json(&e.attributes),
+                       "dropped_attributes_count": e.dropped_attributes_count})
+            }));
+            b.dropped_events_count.append_value(s.dropped_events_count);
+            b.links.append_option(json_list(&s.links, |l| {
+                json!({"trace_id": hex_lower(&l.trace_id), "span_id": hex_lower(&l.span_id),
+                       "trace_state": l.trace_state, "flags": l.flags,
+                       "attributes": attrs_json(&l.attributes),
+                       "dropped_attributes_count": l.dropped_attributes_count})
+            }));
+            b.dropped_links_count.append_value(s.dropped_links_count);
+            env.append(&mut b.envelope, origin, service, &s.attributes, t);
+            1
+        },
+    )
 }
 
 /// Log records → one `otlp_logs` batch.
@@ -258,63 +233,48 @@ pub fn log_rows(
     req: &ExportLogsServiceRequest,
     received_ns: i64,
 ) -> Result<Option<RecordBatch>, ArrowError> {
-    let n: usize = req
-        .resource_logs
-        .iter()
-        .flat_map(|r| &r.scope_logs)
-        .map(|s| s.log_records.len())
-        .sum();
-    if n == 0 {
-        return Ok(None);
-    }
-    let mut b = LogColumns::with_capacity(n);
-    let mut env = EnvelopeWriter::new(received_ns);
+    let capacity = record_count(&req.resource_logs);
     let mut scratch = String::new();
-    for rl in &req.resource_logs {
-        for sl in &rl.scope_logs {
-            let origin = Origin::new(
-                rl.resource.as_ref(),
-                &rl.schema_url,
-                sl.scope.as_ref(),
-                &sl.schema_url,
+    table_rows(
+        &req.resource_logs,
+        capacity,
+        received_ns,
+        |b: &mut LogColumns, env, origin, service, r| {
+            let t = log_time(
+                r.time_unix_nano,
+                r.observed_time_unix_nano,
+                &r.attributes,
+                received_ns,
             );
-            for r in &sl.log_records {
-                let t = log_time(
-                    r.time_unix_nano,
-                    r.observed_time_unix_nano,
-                    &r.attributes,
-                    received_ns,
-                );
-                b.wal_seq.append_value(0);
-                b.ts.append_value(t);
-                if r.time_unix_nano > 0 {
-                    b.time_unix_nano.append_value(ns(r.time_unix_nano))
-                } else {
-                    b.time_unix_nano.append_null()
-                }
-                optional_ts(&mut b.observed_ts, r.observed_time_unix_nano);
-                b.severity_number.append_value(r.severity_number);
-                Utf8::append_non_empty(&mut b.severity_text, &r.severity_text);
-                match &r.body {
-                    None => b.body.append_null(),
-                    Some(v) => {
-                        scratch.clear();
-                        render_text(v, &mut scratch);
-                        b.body.append_value(&scratch);
-                    }
-                }
-                Utf8::append_non_empty(&mut b.event_name, &r.event_name);
-                Utf8::append_non_empty(&mut b.trace_id, &hex_lower(&r.trace_id));
-                Utf8::append_non_empty(&mut b.span_id, &hex_lower(&r.span_id));
-                b.flags.append_value(r.flags);
-                append_attrs(&mut b.attributes, &r.attributes, &mut scratch);
-                b.dropped_attributes_count
-                    .append_value(r.dropped_attributes_count);
-                env.append(&mut b.envelope, &origin, &r.attributes, t);
+            b.wal_seq.append_value(0);
+            b.ts.append_value(t);
+            if r.time_unix_nano > 0 {
+                b.time_unix_nano.append_value(ns(r.time_unix_nano))
+            } else {
+                b.time_unix_nano.append_null()
             }
-        }
-    }
-    b.finish().map(Some)
+            optional_ts(&mut b.observed_ts, r.observed_time_unix_nano);
+            b.severity_number.append_value(r.severity_number);
+            Utf8::append_non_empty(&mut b.severity_text, &r.severity_text);
+            match &r.body {
+                None => b.body.append_null(),
+                Some(v) => {
+                    scratch.clear();
+                    render_text(v, &mut scratch);
+                    b.body.append_value(&scratch);
+                }
+            }
+            Utf8::append_non_empty(&mut b.event_name, &r.event_name);
+            Utf8::append_non_empty(&mut b.trace_id, &hex_lower(&r.trace_id));
+            Utf8::append_non_empty(&mut b.span_id, &hex_lower(&r.span_id));
+            b.flags.append_value(r.flags);
+            append_attrs(&mut b.attributes, &r.attributes, &mut scratch);
+            b.dropped_attributes_count
+                .append_value(r.dropped_attributes_count);
+            env.append(&mut b.envelope, origin, service, &r.attributes, t);
+            1
+        },
+    )
 }
 
 /// What differs between data point kinds; the rest of the row is shared.
@@ -333,6 +293,24 @@ struct Point<'a> {
     max: Option<f64>,
     buckets: Option<(&'a [u64], &'a [f64])>,
     details: Option<serde_json::Value>,
+}
+
+/// The fields histograms and exponential histograms share.
+macro_rules! histogram_point {
+    ($p:expr) => {
+        Point {
+            attributes: &$p.attributes,
+            start: $p.start_time_unix_nano,
+            time: $p.time_unix_nano,
+            flags: $p.flags,
+            exemplars: &$p.exemplars,
+            count: Some($p.count),
+            sum: $p.sum,
+            min: $p.min,
+            max: $p.max,
+            ..Default::default()
+        }
+    };
 }
 
 /// A metric's type label, temporality, monotonicity and data points.
@@ -356,17 +334,8 @@ fn metric_shape(m: &opentelemetry_proto::tonic::metrics::v1::Metric) -> MetricSh
             h.data_points
                 .iter()
                 .map(|p| Point {
-                    attributes: &p.attributes,
-                    start: p.start_time_unix_nano,
-                    time: p.time_unix_nano,
-                    flags: p.flags,
-                    exemplars: &p.exemplars,
-                    count: Some(p.count),
-                    sum: p.sum,
-                    min: p.min,
-                    max: p.max,
                     buckets: Some((&p.bucket_counts, &p.explicit_bounds)),
-                    ..Default::default()
+                    ..histogram_point!(p)
                 })
                 .collect(),
         ),
@@ -382,19 +351,10 @@ fn metric_shape(m: &opentelemetry_proto::tonic::metrics::v1::Metric) -> MetricSh
                             .map(|b| json!({"offset": b.offset, "bucket_counts": b.bucket_counts}))
                     };
                     Point {
-                        attributes: &p.attributes,
-                        start: p.start_time_unix_nano,
-                        time: p.time_unix_nano,
-                        flags: p.flags,
-                        exemplars: &p.exemplars,
-                        count: Some(p.count),
-                        sum: p.sum,
-                        min: p.min,
-                        max: p.max,
                         details: Some(json!({"scale": p.scale, "zero_count": p.zero_count,
                             "zero_threshold": p.zero_threshold,
                             "positive": b(&p.positive), "negative": b(&p.negative)})),
-                        ..Default::default()
+                        ..histogram_point!(p)
                     }
                 })
                 .collect(),
@@ -426,71 +386,55 @@ pub fn metric_rows(
     req: &ExportMetricsServiceRequest,
     received_ns: i64,
 ) -> Result<Option<RecordBatch>, ArrowError> {
-    let mut b = MetricColumns::with_capacity(0);
-    let mut env = EnvelopeWriter::new(received_ns);
     let mut scratch = String::new();
-    let mut n = 0;
-    for rm in &req.resource_metrics {
-        for sm in &rm.scope_metrics {
-            let origin = Origin::new(
-                rm.resource.as_ref(),
-                &rm.schema_url,
-                sm.scope.as_ref(),
-                &sm.schema_url,
-            );
-            for m in &sm.metrics {
-                let (mtype, temporality, monotonic, points) = metric_shape(m);
-                for p in points {
-                    n += 1;
-                    let t = point_time(p.time, p.start, received_ns);
-                    b.wal_seq.append_value(0);
-                    b.ts.append_value(t);
-                    optional_ts(&mut b.start_ts, p.start);
-                    b.metric_name.append_value(&m.name);
-                    Utf8::append_non_empty(&mut b.description, &m.description);
-                    Utf8::append_non_empty(&mut b.unit, &m.unit);
-                    b.metric_type.append_value(mtype);
-                    b.temporality
-                        .append_option(temporality.map(|t| enum_name(&TEMPORALITY_NAMES, t)));
-                    b.is_monotonic.append_option(monotonic);
-                    b.value_double.append_option(p.value_double);
-                    b.value_int.append_option(p.value_int);
-                    b.count.append_option(p.count);
-                    b.sum.append_option(p.sum);
-                    b.min.append_option(p.min);
-                    b.max.append_option(p.max);
-                    match p.buckets {
-                        Some((counts, bounds)) => {
-                            b.bucket_counts.values().append_slice(counts);
-                            b.bucket_counts.append(true);
-                            b.explicit_bounds.values().append_slice(bounds);
-                            b.explicit_bounds.append(true);
-                        }
-                        None => {
-                            b.bucket_counts.append_null();
-                            b.explicit_bounds.append_null();
-                        }
+    table_rows(
+        &req.resource_metrics,
+        0,
+        received_ns,
+        |b: &mut MetricColumns, env, origin, service, m| {
+            let (mtype, temporality, monotonic, points) = metric_shape(m);
+            let n = points.len();
+            for p in points {
+                let t = point_time(p.time, p.start, received_ns);
+                b.wal_seq.append_value(0);
+                b.ts.append_value(t);
+                optional_ts(&mut b.start_ts, p.start);
+                b.metric_name.append_value(&m.name);
+                Utf8::append_non_empty(&mut b.description, &m.description);
+                Utf8::append_non_empty(&mut b.unit, &m.unit);
+                b.metric_type.append_value(mtype);
+                b.temporality
+                    .append_option(temporality.map(|t| enum_name(&TEMPORALITY_NAMES, t)));
+                b.is_monotonic.append_option(monotonic);
+                b.value_double.append_option(p.value_double);
+                b.value_int.append_option(p.value_int);
+                b.count.append_option(p.count);
+                b.sum.append_option(p.sum);
+                b.min.append_option(p.min);
+                b.max.append_option(p.max);
+                match p.buckets {
+                    Some((counts, bounds)) => {
+                        b.bucket_counts.values().append_slice(counts);
+                        b.bucket_counts.append(true);
+                        b.explicit_bounds.values().append_slice(bounds);
+                        b.explicit_bounds.append(true);
                     }
-                    b.details.append_option(p.details.map(|d| d.to_string()));
-                    if p.exemplars.is_empty() {
-                        b.exemplars.append_null();
-                    } else {
-                        let ex: Vec<_> = p.exemplars.iter().map(exemplar_json).collect();
-                        b.exemplars
-                            .append_value(serde_json::Value::Array(ex).to_string());
+                    None => {
+                        b.bucket_counts.append_null();
+                        b.explicit_bounds.append_null();
                     }
-                    b.flags.append_value(p.flags);
-                    append_attrs(&mut b.attributes, p.attributes, &mut scratch);
-                    append_attrs(&mut b.metric_metadata, &m.metadata, &mut scratch);
-                    env.append(&mut b.envelope, &origin, p.attributes, t);
                 }
+                b.details.append_option(p.details.map(|d| d.to_string()));
+                b.exemplars
+                    .append_option(json_list(p.exemplars, exemplar_json));
+                b.flags.append_value(p.flags);
+                append_attrs(&mut b.attributes, p.attributes, &mut scratch);
+                append_attrs(&mut b.metric_metadata, &m.metadata, &mut scratch);
+                env.append(&mut b.envelope, origin, service, p.attributes, t);
             }
-        }
-    }
-    if n == 0 {
-        return Ok(None);
-    }
-    b.finish().map(Some)
+            n
+        },
+    )
 }
 
 fn number_point(p: &opentelemetry_proto::tonic::metrics::v1::NumberDataPoint) -> Point<'_> {
@@ -594,8 +538,12 @@ fn origin_at(b: &RecordBatch, row: usize) -> Result<(Resource, InstrumentationSc
     Ok((
         Resource {
             attributes: map_at(b, "resource_attributes", row)?,
-            dropped_attributes_count: prim::<UInt32Type>(b, "resource_dropped_attributes_count", row)?
-                .unwrap_or(0),
+            dropped_attributes_count: prim::<UInt32Type>(
+                b,
+                "resource_dropped_attributes_count",
+                row,
+            )?
+            .unwrap_or(0),
             ..Default::default()
         },
         InstrumentationScope {
@@ -636,7 +584,9 @@ pub fn logs_request(rows: &[RowRef<'_>]) -> Result<(ExportLogsServiceRequest, i6
             observed_time_unix_nano: u64_ns(opt_ts_at(b, "observed_ts", r)?),
             severity_number: prim::<Int32Type>(b, "severity_number", r)?.unwrap_or(0),
             severity_text: str_at(b, "severity_text", r)?.to_string(),
-            body: (!body.is_null(r)).then(|| string_value(body.value(r))).flatten(),
+            body: (!body.is_null(r))
+                .then(|| string_value(body.value(r)))
+                .flatten(),
             attributes: map_at(b, "attributes", r)?,
             dropped_attributes_count: prim::<UInt32Type>(b, "dropped_attributes_count", r)?
                 .unwrap_or(0),
@@ -743,7 +693,9 @@ pub fn spans_request(rows: &[RowRef<'_>]) -> Result<(ExportTraceServiceRequest, 
 }
 
 /// Groups rows by the WAL record (`wal_seq`) they came from, in sequence order.
-pub fn rows_by_wal_seq(batches: &[RecordBatch]) -> Result<BTreeMap<u64, Vec<RowRef<'_>>>, ArrowError> {
+pub fn rows_by_wal_seq(
+    batches: &[RecordBatch],
+) -> Result<BTreeMap<u64, Vec<RowRef<'_>>>, ArrowError> {
     let mut by_seq: BTreeMap<u64, Vec<RowRef<'_>>> = BTreeMap::new();
     for b in batches {
         let seqs = column(b, crate::tables::COL_WAL_SEQ)?.as_primitive::<UInt64Type>();
@@ -760,13 +712,7 @@ mod tests {
     use arrow::array::AsArray;
     use opentelemetry_proto::tonic::common::v1::any_value::Value;
 
-    fn kv(k: &str, v: Value) -> KeyValue {
-        KeyValue {
-            key: k.into(),
-            value: Some(AnyValue { value: Some(v) }),
-            ..Default::default()
-        }
-    }
+    use crate::otlp::tests::kv;
 
     fn one_span(start: u64, end: u64, attributes: Vec<KeyValue>) -> ExportTraceServiceRequest {
         ExportTraceServiceRequest {
@@ -806,12 +752,25 @@ mod tests {
             .downcast_ref::<MapArray>()
             .unwrap();
         let entries = attrs.value(0);
-        let keys: Vec<_> = entries.column(0).as_string::<i32>().iter().flatten().collect();
-        let values: Vec<_> = entries.column(1).as_string::<i32>().iter().flatten().collect();
+        let keys: Vec<_> = entries
+            .column(0)
+            .as_string::<i32>()
+            .iter()
+            .flatten()
+            .collect();
+        let values: Vec<_> = entries
+            .column(1)
+            .as_string::<i32>()
+            .iter()
+            .flatten()
+            .collect();
         assert_eq!(keys, vec!["thread.id", "thread.id"]);
         assert_eq!(values, vec!["7", "conv"]);
         // no start or end time: the receive time
-        let ts = batch.column_by_name("ts").unwrap().as_primitive::<TimestampNanosecondType>();
+        let ts = batch
+            .column_by_name("ts")
+            .unwrap()
+            .as_primitive::<TimestampNanosecondType>();
         assert_eq!(ts.value(0), 5);
     }
 
@@ -819,11 +778,17 @@ mod tests {
     fn a_span_with_only_an_end_time_is_stored_at_its_end_and_rebuilt_without_a_start() {
         let req = one_span(0, 900, vec![]);
         let batch = span_rows(&req, 5).unwrap().unwrap();
-        let ts = batch.column_by_name("ts").unwrap().as_primitive::<TimestampNanosecondType>();
+        let ts = batch
+            .column_by_name("ts")
+            .unwrap()
+            .as_primitive::<TimestampNanosecondType>();
         assert_eq!(ts.value(0), 900);
         let (back, received) = spans_request(&[(&batch, 0)]).unwrap();
         assert_eq!(received, 5);
         let span = &back.resource_spans[0].scope_spans[0].spans[0];
-        assert_eq!((span.start_time_unix_nano, span.end_time_unix_nano), (0, 900));
+        assert_eq!(
+            (span.start_time_unix_nano, span.end_time_unix_nano),
+            (0, 900)
+        );
     }
 }

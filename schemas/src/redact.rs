@@ -11,8 +11,9 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value::Value};
-use opentelemetry_proto::tonic::metrics::v1::metric;
 use regex::{Regex, RegexSet};
+
+use crate::otlp::{Level, RecordOf, ResourceLevel, data_point_attributes_mut};
 use sha2::{Digest, Sha256};
 
 #[derive(Debug, thiserror::Error)]
@@ -203,102 +204,66 @@ impl Redactor {
             .sum()
     }
 
-    /// Redacts a traces request in place; returns how many values changed.
-    pub fn traces(&self, req: &mut ExportTraceServiceRequest) -> usize {
+    /// Redacts the resource and scope attributes of every resource, and each
+    /// record with `record`; returns how many values changed.
+    fn request<R: ResourceLevel>(
+        &self,
+        resources: &mut [R],
+        mut record: impl FnMut(&mut RecordOf<R>) -> usize,
+    ) -> usize {
         let mut n = 0;
-        for rs in &mut req.resource_spans {
-            if let Some(r) = &mut rs.resource {
-                n += self.attrs(&mut r.attributes);
+        for r in resources {
+            if let Some(res) = r.head_mut() {
+                n += self.attrs(&mut res.attributes);
             }
-            for ss in &mut rs.scope_spans {
-                if let Some(scope) = &mut ss.scope {
+            for s in r.items_mut() {
+                if let Some(scope) = s.head_mut() {
                     n += self.attrs(&mut scope.attributes);
                 }
-                for s in &mut ss.spans {
-                    n += self.attrs(&mut s.attributes);
-                    for e in &mut s.events {
-                        n += self.attrs(&mut e.attributes);
-                    }
-                    for l in &mut s.links {
-                        n += self.attrs(&mut l.attributes);
-                    }
-                    if let Some(st) = &mut s.status
-                        && let Some(r) = self.redact_str(&st.message)
-                    {
-                        st.message = r;
-                        n += 1;
-                    }
-                }
+                n += s.items_mut().iter_mut().map(&mut record).sum::<usize>();
             }
         }
         n
+    }
+
+    /// Redacts a traces request in place; returns how many values changed.
+    pub fn traces(&self, req: &mut ExportTraceServiceRequest) -> usize {
+        self.request(&mut req.resource_spans, |s| {
+            let mut n = self.attrs(&mut s.attributes);
+            n += s
+                .events
+                .iter_mut()
+                .map(|e| self.attrs(&mut e.attributes))
+                .sum::<usize>();
+            n += s
+                .links
+                .iter_mut()
+                .map(|l| self.attrs(&mut l.attributes))
+                .sum::<usize>();
+            if let Some(st) = &mut s.status
+                && let Some(r) = self.redact_str(&st.message)
+            {
+                st.message = r;
+                n += 1;
+            }
+            n
+        })
     }
 
     pub fn logs(&self, req: &mut ExportLogsServiceRequest) -> usize {
-        let mut n = 0;
-        for rl in &mut req.resource_logs {
-            if let Some(r) = &mut rl.resource {
-                n += self.attrs(&mut r.attributes);
-            }
-            for sl in &mut rl.scope_logs {
-                if let Some(scope) = &mut sl.scope {
-                    n += self.attrs(&mut scope.attributes);
-                }
-                for rec in &mut sl.log_records {
-                    n += self.attrs(&mut rec.attributes);
-                    if let Some(b) = &mut rec.body {
-                        n += self.value(b);
-                    }
-                }
-            }
-        }
-        n
+        self.request(&mut req.resource_logs, |rec| {
+            self.attrs(&mut rec.attributes) + rec.body.as_mut().map_or(0, |b| self.value(b))
+        })
     }
 
     pub fn metrics(&self, req: &mut ExportMetricsServiceRequest) -> usize {
-        let mut n = 0;
-        for rm in &mut req.resource_metrics {
-            if let Some(r) = &mut rm.resource {
-                n += self.attrs(&mut r.attributes);
-            }
-            for sm in &mut rm.scope_metrics {
-                if let Some(scope) = &mut sm.scope {
-                    n += self.attrs(&mut scope.attributes);
-                }
-                for m in &mut sm.metrics {
-                    n += self.attrs(&mut m.metadata);
-                    n += match &mut m.data {
-                        Some(metric::Data::Gauge(g)) => g
-                            .data_points
-                            .iter_mut()
-                            .map(|p| self.attrs(&mut p.attributes))
-                            .sum(),
-                        Some(metric::Data::Sum(s)) => s
-                            .data_points
-                            .iter_mut()
-                            .map(|p| self.attrs(&mut p.attributes))
-                            .sum(),
-                        Some(metric::Data::Histogram(h)) => h
-                            .data_points
-                            .iter_mut()
-                            .map(|p| self.attrs(&mut p.attributes))
-                            .sum(),
-                        Some(metric::Data::ExponentialHistogram(h)) => h
-                            .data_points
-                            .iter_mut()
-                            .map(|p| self.attrs(&mut p.attributes))
-                            .sum(),
-                        Some(metric::Data::Summary(s)) => s
-                            .data_points
-                            .iter_mut()
-                            .map(|p| self.attrs(&mut p.attributes))
-                            .sum(),
-                        None => 0,
-                    };
-                }
-            }
-        }
-        n
+        self.request(&mut req.resource_metrics, |m| {
+            self.attrs(&mut m.metadata)
+                + data_point_attributes_mut(m)
+                    .into_iter()
+                    .map(|a| self.attrs(a))
+                    .sum::<usize>()
+        })
     }
 }
 

@@ -14,10 +14,12 @@
 
 use std::sync::Arc;
 
+use arrow::array::StringBuilder;
 use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 
 use crate::columns::{
-    AttrMap, Boolean, Float64, Int32, Int64, List, Required, Timestamp, UInt32, UInt64, Utf8,
+    AttrMap, Boolean, Columns, Float64, Int32, Int64, List, Required, Timestamp, UInt32, UInt64,
+    Utf8,
 };
 
 pub const OTLP_SPANS: &str = "otlp_spans";
@@ -54,11 +56,48 @@ pub fn attr_map_type() -> DataType {
     )
 }
 
-crate::columns! {
-    /// The Hive partition of a row, from its `ts` (UTC): last in every table.
-    pub struct PartitionColumns {
-        date: Required<Utf8>,
-        hour: Required<Utf8>,
+/// The Hive partition of a row, from its `ts` (UTC): last in every table. Keeps
+/// the strings of the last hour seen, since rows mostly arrive in time order.
+#[derive(Debug)]
+pub struct PartitionColumns {
+    pub date: StringBuilder,
+    pub hour: StringBuilder,
+    cache: PartitionCache,
+}
+
+impl PartitionColumns {
+    /// Appends the partition of `ts_ns`.
+    pub fn append_ts(&mut self, ts_ns: i64) {
+        let (d, h) = self.cache.get(ts_ns);
+        self.date.append_value(d);
+        self.hour.append_value(h);
+    }
+}
+
+impl crate::columns::Fill<i64> for PartitionColumns {
+    fn fill(&mut self, ts_ns: i64) {
+        self.append_ts(ts_ns)
+    }
+}
+
+impl Columns for PartitionColumns {
+    fn with_capacity(rows: usize) -> Self {
+        PartitionColumns {
+            date: StringBuilder::with_capacity(rows, rows * 10),
+            hour: StringBuilder::with_capacity(rows, rows * 2),
+            cache: PartitionCache::default(),
+        }
+    }
+    fn fields(out: &mut Vec<Field>) {
+        out.push(Field::new(COL_DATE, DataType::Utf8, false));
+        out.push(Field::new(COL_HOUR, DataType::Utf8, false));
+    }
+    fn finish_into(&mut self, out: &mut Vec<arrow::array::ArrayRef>) {
+        out.push(Arc::new(self.date.finish()));
+        out.push(Arc::new(self.hour.finish()));
+    }
+    fn schema() -> SchemaRef {
+        Arc::new(Schema::new(Self::field_list()))
     }
 }
 
@@ -217,13 +256,6 @@ impl PartitionCache {
             self.hour_bucket = Some(bucket);
         }
         (&self.date, &self.hour)
-    }
-
-    /// Appends the partition of `ts_ns` to a table's partition columns.
-    pub fn append(&mut self, cols: &mut PartitionColumns, ts_ns: i64) {
-        let (d, h) = self.get(ts_ns);
-        cols.date.append_value(d);
-        cols.hour.append_value(h);
     }
 }
 

@@ -24,28 +24,23 @@ pub fn parse_rfc3339_ns(s: &str) -> Option<i64> {
 /// `event.timestamp` attribute (Codex sends `timeUnixNano: 0`), else when Vigil
 /// received it.
 pub fn log_time(time_unix_nano: u64, observed: u64, attrs: &[KeyValue], received_ns: i64) -> i64 {
-    if time_unix_nano > 0 {
-        ns(time_unix_nano)
-    } else if observed > 0 {
-        ns(observed)
-    } else {
+    first_set(&[time_unix_nano, observed]).unwrap_or_else(|| {
         Attrs(attrs)
             .str(otel::EVENT_TIMESTAMP)
             .and_then(|s| parse_rfc3339_ns(&s))
             .unwrap_or(received_ns)
-    }
+    })
+}
+
+/// The first of `times` that is set (non-zero).
+fn first_set(times: &[u64]) -> Option<i64> {
+    times.iter().find(|t| **t > 0).map(|t| ns(*t))
 }
 
 /// A span's time: its start, else its end (some exporters send only the end),
 /// else when Vigil received it.
 pub fn span_time(start: u64, end: u64, received_ns: i64) -> i64 {
-    if start > 0 {
-        ns(start)
-    } else if end > 0 {
-        ns(end)
-    } else {
-        received_ns
-    }
+    first_set(&[start, end]).unwrap_or(received_ns)
 }
 
 /// A span's duration, when both ends are set and in order.
@@ -58,18 +53,16 @@ pub fn span_duration_ns(start: u64, end: u64) -> Option<i64> {
 /// a span stored without a duration whose `ts` is its end time had no start.
 pub fn span_start_from_row(ts: i64, end_ts: Option<i64>, duration_ns: Option<i64>) -> u64 {
     let started = duration_ns.is_some() || end_ts != Some(ts);
-    if started { u64::try_from(ts).unwrap_or(0) } else { 0 }
+    if started {
+        u64::try_from(ts).unwrap_or(0)
+    } else {
+        0
+    }
 }
 
 /// A metric data point's time: its time, else its start, else when received.
 pub fn point_time(time: u64, start: u64, received_ns: i64) -> i64 {
-    if time > 0 {
-        ns(time)
-    } else if start > 0 {
-        ns(start)
-    } else {
-        received_ns
-    }
+    first_set(&[time, start]).unwrap_or(received_ns)
 }
 
 #[cfg(test)]
@@ -99,9 +92,7 @@ mod tests {
             key: otel::EVENT_TIMESTAMP.into(),
             value: Some(opentelemetry_proto::tonic::common::v1::AnyValue {
                 value: Some(
-                    opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue(
-                        v.into(),
-                    ),
+                    opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue(v.into()),
                 ),
             }),
             ..Default::default()

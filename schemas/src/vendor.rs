@@ -78,11 +78,26 @@ mod tests {
             ("codex_exec", "", vec![], Vendor::Codex),
             ("", "codex_otel.log_only", vec![], Vendor::Codex),
             ("claude-code", "", vec![], Vendor::ClaudeCode),
-            ("x", "com.anthropic.claude_code.events", vec![], Vendor::ClaudeCode),
+            (
+                "x",
+                "com.anthropic.claude_code.events",
+                vec![],
+                Vendor::ClaudeCode,
+            ),
             ("app", "", vec![key("gen_ai.operation.name")], Vendor::GenAi),
-            ("app", "", vec![key("mcp.method.name"), key("gen_ai.tool.name")], Vendor::GenAi),
+            (
+                "app",
+                "",
+                vec![key("mcp.method.name"), key("gen_ai.tool.name")],
+                Vendor::GenAi,
+            ),
             ("app", "", vec![key("mcp.method.name")], Vendor::Mcp),
-            ("app", "", vec![key("gen_ai.x"), key("openinference.span.kind")], Vendor::OpenInference),
+            (
+                "app",
+                "",
+                vec![key("gen_ai.x"), key("openinference.span.kind")],
+                Vendor::OpenInference,
+            ),
         ];
         for (svc, scope, attrs, want) in cases {
             assert_eq!(Vendor::detect(svc, scope, &attrs), want, "{svc} {scope}");

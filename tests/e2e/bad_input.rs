@@ -424,9 +424,21 @@ async fn sql_api_is_read_only() {
     // refused as writes: 403 Forbidden; a file path is no table: 400
     for (sql, status_want, kind) in [
         ("CREATE TABLE t AS SELECT 1", 403, "forbidden"),
-        ("CREATE EXTERNAL TABLE x STORED AS CSV LOCATION '/etc/passwd'", 403, "forbidden"),
-        ("INSERT INTO otlp_logs SELECT * FROM otlp_logs", 403, "forbidden"),
-        ("COPY (SELECT 1) TO '/tmp/vigil-copy-test.csv'", 403, "forbidden"),
+        (
+            "CREATE EXTERNAL TABLE x STORED AS CSV LOCATION '/etc/passwd'",
+            403,
+            "forbidden",
+        ),
+        (
+            "INSERT INTO otlp_logs SELECT * FROM otlp_logs",
+            403,
+            "forbidden",
+        ),
+        (
+            "COPY (SELECT 1) TO '/tmp/vigil-copy-test.csv'",
+            403,
+            "forbidden",
+        ),
         ("DROP VIEW otlp_logs", 403, "forbidden"),
         ("SET datafusion.execution.batch_size = 1", 403, "forbidden"),
         ("SELECT * FROM (SELECT 1) WHERE EXISTS (SELECT 1)", 200, ""),
@@ -442,7 +454,10 @@ async fn sql_api_is_read_only() {
             );
         }
         if status_want == 403 {
-            assert!(body["error"].as_str().unwrap().contains("read-only"), "{sql} → {body}");
+            assert!(
+                body["error"].as_str().unwrap().contains("read-only"),
+                "{sql} → {body}"
+            );
         }
     }
     let (status, body) = server.sql_status("SELECT nope FROM otlp_logs").await;
@@ -492,15 +507,21 @@ async fn requests_beyond_the_inflight_limit_are_refused_not_queued() {
     let body = json_logs("slow");
     tx.unbounded_send(Ok(body[..10].to_vec())).unwrap();
     // wait until the slow request's head has reached the server and holds the permit
-    crate::harness::wait_for("the slow upload to hold the permit", std::time::Duration::from_secs(10), async || {
-        (server.metric("vigil_intake_inflight_requests").await == 1.0).then_some(())
-    })
+    crate::harness::wait_for(
+        "the slow upload to hold the permit",
+        std::time::Duration::from_secs(10),
+        async || (server.metric("vigil_intake_inflight_requests").await == 1.0).then_some(()),
+    )
     .await;
     assert!(!slow.is_finished(), "the slow upload is still in flight");
     let refused = server
         .post_otlp("/v1/logs", "application/json", json_logs("fast"))
         .await;
-    assert_eq!(refused.status(), 429, "a second request while the first is in flight is refused");
+    assert_eq!(
+        refused.status(),
+        429,
+        "a second request while the first is in flight is refused"
+    );
     assert_eq!(refused.headers()["retry-after"], "2");
     tx.unbounded_send(Ok(body[10..].to_vec())).unwrap();
     drop(tx);

@@ -377,10 +377,11 @@ pub fn parquet_text(data_dir: &Path) -> Vec<(std::path::PathBuf, String)> {
         .filter(|f| f.extension().is_some_and(|e| e == "parquet"))
         .map(|f| {
             let file = std::fs::File::open(&f).unwrap();
-            let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-                .unwrap()
-                .build()
-                .unwrap();
+            let reader =
+                parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+                    .unwrap()
+                    .build()
+                    .unwrap();
             let batches: Vec<_> = reader.map(|b| b.unwrap()).collect();
             let text = arrow::util::pretty::pretty_format_batches(&batches)
                 .unwrap()
@@ -395,7 +396,8 @@ fn assert_no_secret(dir: &Path) {
     assert!(!wal.is_empty(), "no WAL segment to check");
     // the scan can find what is there: the WAL holds the commands in plain text
     assert!(
-        wal.iter().any(|(_, b)| b.windows(22).any(|w| w == b"cat ~/.aws/credentials")),
+        wal.iter()
+            .any(|(_, b)| b.windows(22).any(|w| w == b"cat ~/.aws/credentials")),
         "WAL payloads are expected uncompressed"
     );
     for (f, bytes) in wal {
@@ -412,10 +414,19 @@ fn assert_no_secret(dir: &Path) {
     for (f, text) in parquet_text(dir) {
         fingerprints += text.matches(&fingerprint).count();
         for secret in [FAKE_SECRET, FAKE_KEY_ID] {
-            assert!(!text.contains(secret), "{secret} in a value of {}", f.display());
+            assert!(
+                !text.contains(secret),
+                "{secret} in a value of {}",
+                f.display()
+            );
         }
     }
     // once the flush ran, the redacted values are there to find in the decoded files
-    let flushed = walk(dir).iter().any(|f| f.extension().is_some_and(|e| e == "parquet"));
-    assert!(!flushed || fingerprints > 0, "decoded Parquet holds no redaction marker");
+    let flushed = walk(dir)
+        .iter()
+        .any(|f| f.extension().is_some_and(|e| e == "parquet"));
+    assert!(
+        !flushed || fingerprints > 0,
+        "decoded Parquet holds no redaction marker"
+    );
 }

@@ -106,8 +106,7 @@ fn ingest_protobuf_named_by_signal() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
     let json =
-        std::fs::read(captures_dir().join("claude-code-2.1.330-json/0001_traces.json"))
-            .unwrap();
+        std::fs::read(captures_dir().join("claude-code-2.1.330-json/0001_traces.json")).unwrap();
     let req = collector::ExportRequest::decode_json(collector::Signal::Traces, &json).unwrap();
     let pb = tmp.path().join("claude-traces.pb");
     std::fs::write(&pb, req.encode_proto()).unwrap();

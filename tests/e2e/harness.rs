@@ -74,7 +74,11 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start vigil");
+        let mut child = child;
         let addrs: Value = wait_for("the address file", Duration::from_secs(30), async || {
+            if let Some(status) = child.try_wait().expect("wait") {
+                panic!("vigil serve exited during start-up: {status}");
+            }
             std::fs::read_to_string(&addr_file)
                 .ok()
                 .and_then(|s| serde_json::from_str(&s).ok())

@@ -12,7 +12,12 @@ async fn send(server: &Server, marker: &str) {
     let r = server
         .post_otlp("/v1/logs", "application/json", json_logs(marker))
         .await;
-    assert_eq!(r.status(), 200, "{marker}: {}", r.text().await.unwrap_or_default());
+    assert_eq!(
+        r.status(),
+        200,
+        "{marker}: {}",
+        r.text().await.unwrap_or_default()
+    );
 }
 
 /// Every marker sent so far is stored exactly once, and nothing else.
@@ -87,6 +92,9 @@ fn plant(dir: &Path, rel: &str, bytes: &[u8]) {
     std::fs::write(&path, bytes).unwrap();
 }
 
+/// Puts one leftover state into a data directory.
+type Plant = fn(&Path);
+
 /// The next segment's file name after the ones present.
 fn next_segment_name(data_dir: &Path) -> String {
     let mut names: Vec<String> = std::fs::read_dir(data_dir.join("wal"))
@@ -108,14 +116,16 @@ async fn every_state_a_stop_or_crash_leaves_starts_cleanly() {
     let mut server = Server::start().await;
     let dir = server.data_dir.clone();
     let mut sent = Vec::new();
-    let states: [(&str, fn(&Path)); 5] = [
+    let states: [(&str, Plant); 5] = [
         ("an empty segment (tag only) beyond the last record", |d| {
             plant(d, &next_segment_name(d), b"VIGWAL01")
         }),
         ("a segment with a partial tag", |d| {
             plant(d, &next_segment_name(d), b"VIG")
         }),
-        ("a zero-length segment", |d| plant(d, &next_segment_name(d), b"")),
+        ("a zero-length segment", |d| {
+            plant(d, &next_segment_name(d), b"")
+        }),
         ("a half-written Parquet temp file", |d| {
             plant(
                 d,
@@ -139,7 +149,10 @@ async fn every_state_a_stop_or_crash_leaves_starts_cleanly() {
             .into_iter()
             .filter(|p| p.to_string_lossy().ends_with(".tmp"))
             .collect();
-        assert!(leftovers.is_empty(), "{what}: temp files left: {leftovers:?}");
+        assert!(
+            leftovers.is_empty(),
+            "{what}: temp files left: {leftovers:?}"
+        );
     }
     // and a clean stop after all of that
     assert!(server.terminate().success());
@@ -170,8 +183,15 @@ async fn an_unreplayable_record_stops_start_up_with_its_place() {
     let offset = std::fs::metadata(&last).unwrap().len();
     let mut record = Vec::new();
     // a payload with an unknown signal byte, framed with a correct CRC
-    collector::internals::encode_record(summary.next_seq, &[9, 0, 0, 0, 0, 0, 0, 0, 0, 1], &mut record);
-    let mut f = std::fs::OpenOptions::new().append(true).open(&last).unwrap();
+    collector::internals::encode_record(
+        summary.next_seq,
+        &[9, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+        &mut record,
+    );
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&last)
+        .unwrap();
     std::io::Write::write_all(&mut f, &record).unwrap();
     drop(f);
     let (ok, _, err) = crate::harness::vigil_with_timeout(
@@ -193,7 +213,10 @@ async fn an_unreplayable_record_stops_start_up_with_its_place() {
     assert!(err.contains(&format!("byte {offset}")), "{err}");
     assert!(err.contains("cannot be replayed"), "{err}");
     // nothing was changed: the record is still there for someone to look at
-    assert_eq!(std::fs::metadata(&last).unwrap().len(), offset + record.len() as u64);
+    assert_eq!(
+        std::fs::metadata(&last).unwrap().len(),
+        offset + record.len() as u64
+    );
 }
 
 /// `vigil query` only reads: it creates nothing, not even in an empty data directory.
@@ -215,7 +238,12 @@ fn vigil_query_writes_nothing() {
     assert_eq!(out.trim(), "n\n0");
     assert_eq!(crate::otlp_clients::walk_all(tmp.path()), before);
     // and a directory that is not a Vigil store is refused, untouched
-    let (ok, _, err) = crate::harness::vigil(&["query", "--data-dir", tmp.path().join("nope").to_str().unwrap(), "SELECT 1"]);
+    let (ok, _, err) = crate::harness::vigil(&[
+        "query",
+        "--data-dir",
+        tmp.path().join("nope").to_str().unwrap(),
+        "SELECT 1",
+    ]);
     assert!(!ok);
     assert!(err.contains("no Vigil data directory"), "{err}");
     assert!(!tmp.path().join("nope").exists());

@@ -115,7 +115,11 @@ impl Mismatches {
 /// A list column as a set of strings (NULL and `[]` are both empty).
 fn set(v: &Value) -> BTreeSet<String> {
     v.as_array()
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -165,7 +169,13 @@ fn check_actions(expect: &Value, actions: &[Map<String, Value>], m: &mut Mismatc
         m.eq(at("agent"), &got["agent"], &w["agent"]);
         m.eq(at("turn"), &got["turn_index"], &w["turn"]);
         m.eq(at("tool_name"), &got["tool_name"], &w["tool_name"]);
-        for k in ["decision", "decision_source", "ran", "network_host", "mcp_server"] {
+        for k in [
+            "decision",
+            "decision_source",
+            "ran",
+            "network_host",
+            "mcp_server",
+        ] {
             m.eq(at(k), &got[k], &w[k]);
         }
         // `command` is the shell command; `summary` what Vigil shows for a tool
@@ -225,7 +235,14 @@ async fn check_sessions(server: &Server, expect: &Value, m: &mut Mismatches) {
         unknown_keys(
             "session",
             w,
-            &["session_id", "agent", "service_name", "prompts", "tool_calls", "denials"],
+            &[
+                "session_id",
+                "agent",
+                "service_name",
+                "prompts",
+                "tool_calls",
+                "denials",
+            ],
             m,
         );
         let Some(g) = got.iter().find(|g| g["session_id"] == w["session_id"]) else {
@@ -308,11 +325,21 @@ async fn check_network(server: &Server, expect: &Value, m: &mut Mismatches) {
     }
 }
 
-async fn check_mcp(server: &Server, expect: &Value, actions: &[Map<String, Value>], m: &mut Mismatches) {
+async fn check_mcp(
+    server: &Server,
+    expect: &Value,
+    actions: &[Map<String, Value>],
+    m: &mut Mismatches,
+) {
     let Some(mcp) = expect.get("mcp") else {
         return;
     };
-    unknown_keys("mcp", mcp, &["configured", "unlisted_servers", "unlisted_calls"], m);
+    unknown_keys(
+        "mcp",
+        mcp,
+        &["configured", "unlisted_servers", "unlisted_calls"],
+        m,
+    );
     for (session, servers) in mcp["configured"].as_object().expect("mcp.configured") {
         let configured = server
             .rows(&format!(
@@ -331,13 +358,22 @@ async fn check_mcp(server: &Server, expect: &Value, actions: &[Map<String, Value
         );
     }
     let unlisted = set(&mcp["unlisted_servers"]);
-    for call in mcp["unlisted_calls"].as_array().expect("mcp.unlisted_calls") {
+    for call in mcp["unlisted_calls"]
+        .as_array()
+        .expect("mcp.unlisted_calls")
+    {
         let ok = actions.iter().any(|a| {
             a["session_id"] == call["session_id"]
                 && a["tool_call_id"] == call["tool_call_id"]
-                && a["mcp_server"].as_str().is_some_and(|s| unlisted.contains(s))
+                && a["mcp_server"]
+                    .as_str()
+                    .is_some_and(|s| unlisted.contains(s))
         });
-        m.check(format!("unlisted MCP call {call}"), ok, "no action on an unlisted server");
+        m.check(
+            format!("unlisted MCP call {call}"),
+            ok,
+            "no action on an unlisted server",
+        );
     }
 }
 
@@ -350,21 +386,34 @@ async fn check_requests(server: &Server, dir: &Path, expect: &Value, m: &mut Mis
     for e in &manifest {
         distinct.insert(std::fs::read(dir.join(&e.file)).expect("body"));
     }
-    m.eq("requests.distinct", &json!(distinct.len()), &req["distinct"]);
+    m.eq(
+        "requests.distinct",
+        &json!(distinct.len()),
+        &req["distinct"],
+    );
     // every request (resends too) is a WAL record; resent ones add no agent event
     let wal_records = server
         .count("SELECT count(DISTINCT wal_seq) FROM (SELECT wal_seq FROM otlp_logs UNION ALL SELECT wal_seq FROM otlp_spans UNION ALL SELECT wal_seq FROM otlp_metrics)")
         .await;
     m.eq("requests stored", &json!(wal_records), &req["total"]);
     let raw = server.count("SELECT count(*) FROM agent_events_raw").await;
-    let unique = server.count("SELECT count(DISTINCT event_id) FROM agent_events_raw").await;
+    let unique = server
+        .count("SELECT count(DISTINCT event_id) FROM agent_events_raw")
+        .await;
     let events = server.count("SELECT count(*) FROM agent_events").await;
-    m.eq("agent_events without resends", &json!(events), &json!(unique));
+    m.eq(
+        "agent_events without resends",
+        &json!(events),
+        &json!(unique),
+    );
     let resent = req["resent"].as_array().expect("requests.resent");
     m.check(
         "resent requests",
         resent.is_empty() == (raw == unique),
-        format!("{} resent, raw {raw} rows for {unique} events", resent.len()),
+        format!(
+            "{} resent, raw {raw} rows for {unique} events",
+            resent.len()
+        ),
     );
     for r in resent {
         unknown_keys("resent", r, &["file", "same_as"], m);
@@ -418,9 +467,21 @@ async fn check_secrets(server: &Server, expect: &Value, m: &mut Mismatches) {
                 "found in the WAL",
             );
         }
-        for table in ["otlp_logs", "otlp_spans", "otlp_metrics", "agent_events_raw"] {
-            let dump = server.sql(&format!("SELECT * FROM {table}")).await.to_string();
-            m.check(format!("secret in {table}"), !dump.contains(s.as_str()), "found in a value");
+        for table in [
+            "otlp_logs",
+            "otlp_spans",
+            "otlp_metrics",
+            "agent_events_raw",
+        ] {
+            let dump = server
+                .sql(&format!("SELECT * FROM {table}"))
+                .await
+                .to_string();
+            m.check(
+                format!("secret in {table}"),
+                !dump.contains(s.as_str()),
+                "found in a value",
+            );
         }
     }
 }
@@ -459,7 +520,14 @@ async fn run(name: &str, transport: Transport) {
         "expect",
         e,
         &[
-            "sessions", "actions", "plans", "network", "secrets", "requests", "mcp", "log_records",
+            "sessions",
+            "actions",
+            "plans",
+            "network",
+            "secrets",
+            "requests",
+            "mcp",
+            "log_records",
             "log_chunks",
         ],
         &mut m,

@@ -40,7 +40,10 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let authorization = req.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes());
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.as_bytes());
     if state.tokens.check(Access::Read, authorization).is_err() {
         return ApiError::Unauthenticated.into_response();
     }
@@ -76,7 +79,12 @@ mod tests {
         (router(AppState { engine, tokens }), dir)
     }
 
-    async fn call(app: &Router, method: &str, body: &str, auth: Option<&str>) -> (StatusCode, Value) {
+    async fn call(
+        app: &Router,
+        method: &str,
+        body: &str,
+        auth: Option<&str>,
+    ) -> (StatusCode, Value) {
         let mut req = Request::builder().method(method).uri("/api/sql");
         if let Some(a) = auth {
             req = req.header("authorization", a);
@@ -87,8 +95,13 @@ mod tests {
             .await
             .unwrap();
         let status = resp.status();
-        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
     }
 
     #[tokio::test]
@@ -128,7 +141,10 @@ mod tests {
                 assert_eq!(got, want, "{body}");
             } else {
                 assert_eq!(got["kind"], want, "{body}: {got}");
-                assert!(got["error"].as_str().is_some_and(|e| !e.is_empty()), "{body}: {got}");
+                assert!(
+                    got["error"].as_str().is_some_and(|e| !e.is_empty()),
+                    "{body}: {got}"
+                );
             }
         }
         let (status, _) = call(&app, "GET", "", None).await;

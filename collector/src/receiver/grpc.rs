@@ -44,42 +44,34 @@ fn to_status(e: &Error) -> Status {
 
 impl GrpcIngest {
     async fn ingest<R: ExportResponse>(&self, req: ExportRequest) -> Result<Response<R>, Status> {
-        let outcome = self.collector.export(req).await.map_err(|e| to_status(&e))?;
+        let outcome = self
+            .collector
+            .export(req)
+            .await
+            .map_err(|e| to_status(&e))?;
         Ok(Response::new(R::from_outcome(&outcome)))
     }
 }
 
-#[tonic::async_trait]
-impl TraceService for GrpcIngest {
-    async fn export(
-        &self,
-        request: Request<ExportTraceServiceRequest>,
-    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        self.ingest(ExportRequest::Traces(request.into_inner()))
-            .await
-    }
+/// The `Export` method of one signal's service: into the one ingest path.
+macro_rules! export_service {
+    ($($service:ident, $request:ident, $response:ident, $variant:ident;)*) => {$(
+        #[tonic::async_trait]
+        impl $service for GrpcIngest {
+            async fn export(
+                &self,
+                request: Request<$request>,
+            ) -> Result<Response<$response>, Status> {
+                self.ingest(ExportRequest::$variant(request.into_inner())).await
+            }
+        }
+    )*};
 }
 
-#[tonic::async_trait]
-impl LogsService for GrpcIngest {
-    async fn export(
-        &self,
-        request: Request<ExportLogsServiceRequest>,
-    ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        self.ingest(ExportRequest::Logs(request.into_inner()))
-            .await
-    }
-}
-
-#[tonic::async_trait]
-impl MetricsService for GrpcIngest {
-    async fn export(
-        &self,
-        request: Request<ExportMetricsServiceRequest>,
-    ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        self.ingest(ExportRequest::Metrics(request.into_inner()))
-            .await
-    }
+export_service! {
+    TraceService, ExportTraceServiceRequest, ExportTraceServiceResponse, Traces;
+    LogsService, ExportLogsServiceRequest, ExportLogsServiceResponse, Logs;
+    MetricsService, ExportMetricsServiceRequest, ExportMetricsServiceResponse, Metrics;
 }
 
 /// Builds the gRPC router: the three services with gzip and the body limit,
@@ -101,22 +93,21 @@ pub fn routes(collector: Arc<Collector>, tokens: Tokens) -> tonic::service::Rout
         req.extensions_mut().insert(Arc::new(permit));
         Ok(req)
     };
-    let traces = TraceServiceServer::new(ingest.clone())
-        .accept_compressed(CompressionEncoding::Gzip)
-        .send_compressed(CompressionEncoding::Gzip)
-        .max_decoding_message_size(limit);
-    let logs = LogsServiceServer::new(ingest.clone())
-        .accept_compressed(CompressionEncoding::Gzip)
-        .send_compressed(CompressionEncoding::Gzip)
-        .max_decoding_message_size(limit);
-    let metrics = MetricsServiceServer::new(ingest)
-        .accept_compressed(CompressionEncoding::Gzip)
-        .send_compressed(CompressionEncoding::Gzip)
-        .max_decoding_message_size(limit);
-    use tonic::service::interceptor::InterceptedService;
-    tonic::service::Routes::new(InterceptedService::new(traces, gate.clone()))
-        .add_service(InterceptedService::new(logs, gate.clone()))
-        .add_service(InterceptedService::new(metrics, gate))
+    // gzip both ways, the body limit, and the gate in front of each service
+    macro_rules! service {
+        ($server:ident) => {
+            tonic::service::interceptor::InterceptedService::new(
+                $server::new(ingest.clone())
+                    .accept_compressed(CompressionEncoding::Gzip)
+                    .send_compressed(CompressionEncoding::Gzip)
+                    .max_decoding_message_size(limit),
+                gate.clone(),
+            )
+        };
+    }
+    tonic::service::Routes::new(service!(TraceServiceServer))
+        .add_service(service!(LogsServiceServer))
+        .add_service(service!(MetricsServiceServer))
 }
 
 /// Serves gRPC on `listener` until `shutdown` resolves; in-flight calls finish.

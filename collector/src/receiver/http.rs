@@ -52,9 +52,9 @@ pub fn router(collector: Arc<Collector>, tokens: Tokens) -> Router {
     let state = HttpState { collector, tokens };
     // layers run outside in: the token first, then admission, both before the body is read
     Router::new()
-        .route("/v1/traces", post(traces))
-        .route("/v1/logs", post(logs))
-        .route("/v1/metrics", post(metrics))
+        .route("/v1/traces", post(export_signal::<TRACES>))
+        .route("/v1/logs", post(export_signal::<LOGS>))
+        .route("/v1/metrics", post(export_signal::<METRICS>))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), admit))
         .layer(middleware::from_fn_with_state(state.clone(), authorize))
@@ -95,7 +95,10 @@ fn answer_encoding(req: &Request) -> Encoding {
 
 /// The bearer-token gate (before the body is read).
 async fn authorize(State(state): State<HttpState>, req: Request, next: Next) -> Response {
-    let authorization = req.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes());
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.as_bytes());
     if state.tokens.check(Access::Ingest, authorization).is_err() {
         let e = Error::Unauthenticated;
         state.collector.count_error(&e);
@@ -120,40 +123,23 @@ async fn not_found(State(state): State<HttpState>, req: Request) -> Response {
     error_response(&e, Encoding::Json)
 }
 
-async fn traces(
-    state: State<HttpState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    export(state, Signal::Traces, headers, body).await
-}
-async fn logs(
-    state: State<HttpState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    export(state, Signal::Logs, headers, body).await
-}
-async fn metrics(
-    state: State<HttpState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    export(state, Signal::Metrics, headers, body).await
-}
-
 fn content_type(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
 }
 
-async fn export(
+const TRACES: u8 = Signal::Traces as u8;
+const LOGS: u8 = Signal::Logs as u8;
+const METRICS: u8 = Signal::Metrics as u8;
+
+/// `POST /v1/<signal>`; the signal is the route's, as its `u8` tag.
+async fn export_signal<const SIGNAL: u8>(
     State(state): State<HttpState>,
-    signal: Signal,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let signal = Signal::from_u8(SIGNAL).expect("a signal tag");
     let collector = &state.collector;
     let encoding = match Encoding::from_content_type(content_type(&headers)) {
         Ok(e) => e,

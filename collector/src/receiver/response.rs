@@ -47,40 +47,27 @@ pub(crate) trait ExportResponse: prost::Message + Default {
     }
 }
 
-impl ExportResponse for ExportTraceServiceResponse {
-    const REJECTED_JSON_KEY: &'static str = "rejectedSpans";
-    fn with_partial_success(rejected: i64, error_message: String) -> Self {
-        ExportTraceServiceResponse {
-            partial_success: Some(ExportTracePartialSuccess {
-                rejected_spans: rejected,
-                error_message,
-            }),
+/// `ExportResponse` for one signal's response, partial-success type and field.
+macro_rules! export_response {
+    ($($response:ident, $partial:ident, $field:ident, $json:literal;)*) => {$(
+        impl ExportResponse for $response {
+            const REJECTED_JSON_KEY: &'static str = $json;
+            fn with_partial_success(rejected: i64, error_message: String) -> Self {
+                $response {
+                    partial_success: Some($partial {
+                        $field: rejected,
+                        error_message,
+                    }),
+                }
+            }
         }
-    }
+    )*};
 }
 
-impl ExportResponse for ExportLogsServiceResponse {
-    const REJECTED_JSON_KEY: &'static str = "rejectedLogRecords";
-    fn with_partial_success(rejected: i64, error_message: String) -> Self {
-        ExportLogsServiceResponse {
-            partial_success: Some(ExportLogsPartialSuccess {
-                rejected_log_records: rejected,
-                error_message,
-            }),
-        }
-    }
-}
-
-impl ExportResponse for ExportMetricsServiceResponse {
-    const REJECTED_JSON_KEY: &'static str = "rejectedDataPoints";
-    fn with_partial_success(rejected: i64, error_message: String) -> Self {
-        ExportMetricsServiceResponse {
-            partial_success: Some(ExportMetricsPartialSuccess {
-                rejected_data_points: rejected,
-                error_message,
-            }),
-        }
-    }
+export_response! {
+    ExportTraceServiceResponse, ExportTracePartialSuccess, rejected_spans, "rejectedSpans";
+    ExportLogsServiceResponse, ExportLogsPartialSuccess, rejected_log_records, "rejectedLogRecords";
+    ExportMetricsServiceResponse, ExportMetricsPartialSuccess, rejected_data_points, "rejectedDataPoints";
 }
 
 #[cfg(test)]
@@ -89,13 +76,35 @@ mod tests {
 
     #[test]
     fn partial_success_only_when_something_was_rejected() {
-        let ok = ExportOutcome { accepted: 3, rejected: 0, message: None, seq: Some(1) };
-        assert_eq!(ExportLogsServiceResponse::from_outcome(&ok), ExportLogsServiceResponse::default());
+        let ok = ExportOutcome {
+            accepted: 3,
+            rejected: 0,
+            message: None,
+            seq: Some(1),
+        };
+        assert_eq!(
+            ExportLogsServiceResponse::from_outcome(&ok),
+            ExportLogsServiceResponse::default()
+        );
         assert_eq!(ExportLogsServiceResponse::json(&ok), b"{}");
-        let partial = ExportOutcome { accepted: 1, rejected: 2, message: Some("bad id".into()), seq: Some(1) };
+        let partial = ExportOutcome {
+            accepted: 1,
+            rejected: 2,
+            message: Some("bad id".into()),
+            seq: Some(1),
+        };
         let r = ExportTraceServiceResponse::from_outcome(&partial);
-        assert_eq!(r.partial_success.as_ref().map(|p| (p.rejected_spans, p.error_message.as_str())), Some((2, "bad id")));
-        let j: serde_json::Value = serde_json::from_slice(&ExportMetricsServiceResponse::json(&partial)).unwrap();
-        assert_eq!(j, json!({"partialSuccess": {"rejectedDataPoints": "2", "errorMessage": "bad id"}}));
+        assert_eq!(
+            r.partial_success
+                .as_ref()
+                .map(|p| (p.rejected_spans, p.error_message.as_str())),
+            Some((2, "bad id"))
+        );
+        let j: serde_json::Value =
+            serde_json::from_slice(&ExportMetricsServiceResponse::json(&partial)).unwrap();
+        assert_eq!(
+            j,
+            json!({"partialSuccess": {"rejectedDataPoints": "2", "errorMessage": "bad id"}})
+        );
     }
 }

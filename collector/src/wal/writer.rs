@@ -137,13 +137,18 @@ impl Segment {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 let mut f = OpenOptions::new().read(true).write(true).open(&path)?;
                 let mut head = Vec::new();
-                (&mut f).take(SEGMENT_TAG.len() as u64 + 1).read_to_end(&mut head)?;
+                (&mut f)
+                    .take(SEGMENT_TAG.len() as u64 + 1)
+                    .read_to_end(&mut head)?;
                 let shown = path.display().to_string();
                 if head.len() > SEGMENT_TAG.len() {
                     return Err(WalError::SegmentNotEmpty { path: shown });
                 }
                 if !SEGMENT_TAG.starts_with(&head) {
-                    return Err(WalError::WrongTag { path: shown, found: head });
+                    return Err(WalError::WrongTag {
+                        path: shown,
+                        found: head,
+                    });
                 }
                 tracing::info!(segment = %shown, "reusing an empty WAL segment");
                 f.set_len(0)?;

@@ -8,13 +8,13 @@ use super::values::{decision, decision_source};
 use super::{AgentEvent, LogCtx, SpanCtx};
 use crate::attrs::{claude, genai, otel};
 use crate::events::kind;
-use crate::vendor::Vendor;
 use crate::otlp::text;
+use crate::vendor::Vendor;
 
 fn event_name(ctx: &LogCtx<'_>) -> Option<String> {
     let from_attr = ctx.attrs.string(otel::EVENT_NAME);
     let from_body = ctx
-        .rec
+        .record
         .body
         .as_ref()
         .map(text)
@@ -37,29 +37,32 @@ fn common(ctx: &LogCtx<'_>, kind: &'static str, name: &str) -> AgentEvent {
     e.agent_version = a
         .string(claude::APP_VERSION)
         .or_else(|| ctx.origin.service_version.clone());
-    e.user_id = a.first_of(&[claude::USER_EMAIL, claude::USER_ACCOUNT_UUID, claude::USER_ID]);
+    e.user_id = a.first_of(&[
+        claude::USER_EMAIL,
+        claude::USER_ACCOUNT_UUID,
+        claude::USER_ID,
+    ]);
     e.tool_name = a.string(claude::TOOL_NAME);
     e.tool_call_id = a.string(claude::TOOL_USE_ID);
     e.model = a.string(claude::MODEL);
     e
 }
 
-/// The call's input: `tool_input` (what the tool got) merged over `tool_parameters`
-/// (Claude's summary: `full_command`, MCP server and tool names).
-fn tool_input(ctx: &LogCtx<'_>) -> (Value, Value) {
-    let params = ctx.attrs.json(claude::TOOL_PARAMETERS).unwrap_or(Value::Null);
-    let input = ctx.attrs.json(claude::TOOL_INPUT).unwrap_or(Value::Null);
-    (params, input)
-}
-
-fn apply_tool(e: &mut AgentEvent, params: &Value, input: &Value, input_text: Option<&str>) {
+/// The call's facts from `tool_input` (what the tool got, as sent) merged over
+/// `tool_parameters` (Claude's summary: `full_command`, MCP server and tool names).
+fn apply_tool_input(ctx: &LogCtx<'_>, e: &mut AgentEvent) {
+    let a = ctx.attrs;
+    let params = a.json(claude::TOOL_PARAMETERS).unwrap_or(Value::Null);
+    let input = a.json(claude::TOOL_INPUT).unwrap_or(Value::Null);
     let tool = e.tool_name.clone().unwrap_or_default();
     let command = params
         .get(claude::FULL_COMMAND)
         .and_then(Value::as_str)
         .map(str::to_string);
-    let source = if input.is_object() { input } else { params };
-    e.apply_tool_facts(tool_facts(&tool, source, command).or_summary(&tool, input_text));
+    let source = if input.is_object() { &input } else { &params };
+    e.apply_tool_facts(
+        tool_facts(&tool, source, command).or_summary(&tool, a.str(claude::TOOL_INPUT).as_deref()),
+    );
     e.mcp_server = params
         .get(claude::MCP_SERVER_NAME)
         .and_then(Value::as_str)
@@ -104,14 +107,12 @@ pub(super) fn log_event(ctx: &LogCtx<'_>) -> Option<AgentEvent> {
                 _ => a.str(claude::DECISION).and_then(|d| decision(&d)),
             };
             e.decision_source = decision_source(&raw_source);
-            let (params, input) = tool_input(ctx);
-            apply_tool(&mut e, &params, &input, a.str(claude::TOOL_INPUT).as_deref());
+            apply_tool_input(ctx, &mut e);
             e
         }
         claude::EVENT_TOOL_RESULT => {
             let mut e = common(ctx, kind::TOOL_RESULT, &name);
-            let (params, input) = tool_input(ctx);
-            apply_tool(&mut e, &params, &input, a.str(claude::TOOL_INPUT).as_deref());
+            apply_tool_input(ctx, &mut e);
             if e.mcp_server.is_some() && e.kind == kind::TOOL_RESULT {
                 e.kind = kind::MCP_CALL;
             }
@@ -133,9 +134,16 @@ pub(super) fn log_event(ctx: &LogCtx<'_>) -> Option<AgentEvent> {
 
 /// The output a `claude_code.tool` span recorded in its `tool.output` event.
 fn tool_output(ctx: &SpanCtx<'_>) -> Option<String> {
-    let ev = ctx.span.events.iter().find(|e| e.name == claude::SPAN_EVENT_TOOL_OUTPUT)?;
+    let ev = ctx
+        .record
+        .events
+        .iter()
+        .find(|e| e.name == claude::SPAN_EVENT_TOOL_OUTPUT)?;
     let a = crate::otlp::Attrs(&ev.attributes);
-    Some(a.first_of(&[claude::OUTPUT, claude::CONTENT]).unwrap_or_default())
+    Some(
+        a.first_of(&[claude::OUTPUT, claude::CONTENT])
+            .unwrap_or_default(),
+    )
 }
 
 fn span_common(ctx: &SpanCtx<'_>, kind: &'static str) -> AgentEvent {
@@ -144,7 +152,11 @@ fn span_common(ctx: &SpanCtx<'_>, kind: &'static str) -> AgentEvent {
     e.session_id = a.first_of(&[claude::SESSION_ID, genai::CONVERSATION_ID]);
     e.agent = Some(Vendor::ClaudeCode.as_str().into());
     e.agent_version = ctx.origin.service_version.clone();
-    e.user_id = a.first_of(&[claude::USER_EMAIL, claude::USER_ACCOUNT_UUID, claude::USER_ID]);
+    e.user_id = a.first_of(&[
+        claude::USER_EMAIL,
+        claude::USER_ACCOUNT_UUID,
+        claude::USER_ID,
+    ]);
     e.tool_call_id = a.first_of(&[genai::TOOL_CALL_ID, claude::TOOL_USE_ID]);
     e.tool_name = a.first_of(&[genai::TOOL_NAME, claude::TOOL_NAME]);
     e
@@ -152,11 +164,10 @@ fn span_common(ctx: &SpanCtx<'_>, kind: &'static str) -> AgentEvent {
 
 pub(super) fn span_event(ctx: &SpanCtx<'_>) -> Option<AgentEvent> {
     let a = ctx.attrs;
-    match ctx.span.name.as_str() {
+    match ctx.record.name.as_str() {
         claude::SPAN_TOOL => {
             let mut e = span_common(ctx, kind::TOOL_CALL);
-            let input =
-                serde_json::json!({claude::FILE_PATH: a.string(claude::FILE_PATH), claude::URL: a.string(claude::URL)});
+            let input = serde_json::json!({claude::FILE_PATH: a.string(claude::FILE_PATH), claude::URL: a.string(claude::URL)});
             let tool = e.tool_name.clone().unwrap_or_default();
             e.apply_tool_facts(tool_facts(&tool, &input, a.string(claude::FULL_COMMAND)));
             e.mcp_server = mcp_server_of(&tool);
@@ -181,9 +192,9 @@ pub(super) fn span_event(ctx: &SpanCtx<'_>) -> Option<AgentEvent> {
     }
 }
 
-/// Folds `blocked_on_user` and `execution` spans into their parent `tool` span's
-/// row (the decision span carries no tool id of its own). Children whose parent
-/// is not in this request keep their own row.
+/// Folds Claude's `blocked_on_user` and `execution` spans into their parent `tool`
+/// span's row (the decision span carries no tool id of its own). Children whose
+/// parent is not in this request keep their own row.
 pub(super) fn link_children_to_tools(events: &mut Vec<AgentEvent>) {
     let parents: std::collections::HashMap<String, usize> = events
         .iter()
@@ -194,7 +205,8 @@ pub(super) fn link_children_to_tools(events: &mut Vec<AgentEvent>) {
     let mut folded = vec![false; events.len()];
     for i in 0..events.len() {
         let child = &events[i];
-        if child.kind != kind::TOOL_DECISION && child.kind != kind::TOOL_RESULT {
+        let claude_child = child.agent.as_deref() == Some(Vendor::ClaudeCode.as_str());
+        if !claude_child || (child.kind != kind::TOOL_DECISION && child.kind != kind::TOOL_RESULT) {
             continue;
         }
         let Some(&p) = child.parent_span_id.as_ref().and_then(|ps| parents.get(ps)) else {

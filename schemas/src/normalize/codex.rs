@@ -177,7 +177,9 @@ fn tool_result(ctx: &LogCtx<'_>) -> AgentEvent {
     e.seq = a.i64(codex::TOOL_RESULT_SEQ);
     e.duration_ms = a.i64(codex::DURATION_MS);
     let args: Value = a.json(codex::ARGUMENTS).unwrap_or(Value::Null);
-    e.apply_tool_facts(tool_facts(&tool, &args, None).or_summary(&tool, a.str(codex::ARGUMENTS).as_deref()));
+    e.apply_tool_facts(
+        tool_facts(&tool, &args, None).or_summary(&tool, a.str(codex::ARGUMENTS).as_deref()),
+    );
     e.mcp_server = a.string(codex::MCP_SERVER).or_else(|| mcp_server_of(&tool));
     if e.mcp_server.is_some() && e.kind == kind::TOOL_RESULT {
         e.kind = kind::MCP_CALL;
@@ -208,7 +210,7 @@ pub(super) fn span_event(ctx: &SpanCtx<'_>) -> Option<AgentEvent> {
     let a = ctx.attrs;
     // only the tool span itself: other spans that mention the call (e.g. the
     // reviewer's `guardian_scoring_observation`) carry no conversation and add nothing
-    if ctx.span.name != codex::SPAN_EXEC_COMMAND {
+    if ctx.record.name != codex::SPAN_EXEC_COMMAND {
         return None;
     }
     let call_id = a.string(codex::CALL_ID)?;
@@ -219,7 +221,7 @@ pub(super) fn span_event(ctx: &SpanCtx<'_>) -> Option<AgentEvent> {
     e.tool_call_id = Some(call_id);
     e.tool_name = a
         .string(codex::TOOL_NAME)
-        .or_else(|| Some(ctx.span.name.clone()));
+        .or_else(|| Some(ctx.record.name.clone()));
     e.turn_id = a.first_of(&[codex::TURN_ID_DOTTED, codex::TURN_ID]);
     Some(e)
 }

@@ -81,7 +81,11 @@ pub(super) fn span_event(ctx: &SpanCtx<'_>) -> Option<AgentEvent> {
         )
         | (None, Some(openinference::KIND_LLM), _) => {
             let mut e = span_common(ctx, kind::MODEL_CALL);
-            e.model = a.first_of(&[genai::RESPONSE_MODEL, genai::REQUEST_MODEL, openinference::LLM_MODEL_NAME]);
+            e.model = a.first_of(&[
+                genai::RESPONSE_MODEL,
+                genai::REQUEST_MODEL,
+                openinference::LLM_MODEL_NAME,
+            ]);
             e.input_tokens = a
                 .i64(genai::USAGE_INPUT_TOKENS)
                 .or_else(|| a.i64(genai::USAGE_PROMPT_TOKENS))
@@ -90,7 +94,11 @@ pub(super) fn span_event(ctx: &SpanCtx<'_>) -> Option<AgentEvent> {
                 .i64(genai::USAGE_OUTPUT_TOKENS)
                 .or_else(|| a.i64(genai::USAGE_COMPLETION_TOKENS))
                 .or_else(|| a.i64(openinference::LLM_TOKEN_COUNT_COMPLETION));
-            e.text = a.first_of(&[genai::PROVIDER_NAME, genai::SYSTEM, openinference::LLM_PROVIDER]);
+            e.text = a.first_of(&[
+                genai::PROVIDER_NAME,
+                genai::SYSTEM,
+                openinference::LLM_PROVIDER,
+            ]);
             e.outcome = ctx
                 .status_is_error()
                 .then(|| a.string(otel::ERROR_TYPE).unwrap_or_else(|| "error".into()));
@@ -111,7 +119,8 @@ pub(super) fn span_event(ctx: &SpanCtx<'_>) -> Option<AgentEvent> {
 
 fn tool_span(ctx: &SpanCtx<'_>) -> AgentEvent {
     let a = ctx.attrs;
-    let is_mcp = a.has(mcp::METHOD_NAME) || a.string(genai::TOOL_TYPE).as_deref() == Some(genai::TOOL_TYPE_MCP);
+    let is_mcp = a.has(mcp::METHOD_NAME)
+        || a.string(genai::TOOL_TYPE).as_deref() == Some(genai::TOOL_TYPE_MCP);
     let mut e = span_common(
         ctx,
         if is_mcp {
@@ -142,7 +151,7 @@ fn tool_span(ctx: &SpanCtx<'_>) -> AgentEvent {
     if ctx.status_is_error() || a.has(otel::ERROR_TYPE) {
         let why = [
             result.as_deref(),
-            ctx.span.status.as_ref().map(|s| s.message.as_str()),
+            ctx.record.status.as_ref().map(|s| s.message.as_str()),
             a.str(otel::ERROR_TYPE).as_deref(),
         ]
         .into_iter()
@@ -166,10 +175,10 @@ fn tool_span(ctx: &SpanCtx<'_>) -> AgentEvent {
 /// conversation, role and content, so repeats collapse into one row.
 pub(super) fn log_event(ctx: &LogCtx<'_>) -> Option<AgentEvent> {
     let a = ctx.attrs;
-    let name: Cow<'_, str> = if ctx.rec.event_name.is_empty() {
+    let name: Cow<'_, str> = if ctx.record.event_name.is_empty() {
         a.str(otel::EVENT_NAME)?
     } else {
-        Cow::Borrowed(ctx.rec.event_name.as_str())
+        Cow::Borrowed(ctx.record.event_name.as_str())
     };
     let kind = match name.as_ref() {
         genai::EVENT_USER_MESSAGE => kind::PROMPT,
@@ -178,7 +187,7 @@ pub(super) fn log_event(ctx: &LogCtx<'_>) -> Option<AgentEvent> {
         genai::EVENT_OPERATION_DETAILS => kind::MODEL_CALL,
         _ => return None,
     };
-    let body = match ctx.rec.body.as_ref().map(to_json) {
+    let body = match ctx.record.body.as_ref().map(to_json) {
         // a structured body that was stored as text (raw tables, `vigil reindex`)
         Some(Value::String(text)) if text.starts_with('{') => {
             serde_json::from_str(&text).unwrap_or(Value::String(text))

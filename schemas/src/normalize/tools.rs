@@ -24,7 +24,9 @@ impl ToolFacts {
     /// what was asked. Plan updates keep no command (the plan is their content).
     pub fn or_summary(mut self, tool_name: &str, args_text: Option<&str>) -> Self {
         if self.command.is_none() && self.plan.is_none() {
-            let args = args_text.map(str::trim).filter(|a| !a.is_empty() && *a != "{}");
+            let args = args_text
+                .map(str::trim)
+                .filter(|a| !a.is_empty() && *a != "{}");
             if let Some(args) = args {
                 let mut line = format!("{tool_name} {}", args.replace('\n', " "));
                 if let Some((cut, _)) = line.char_indices().nth(MAX_SUMMARY_CHARS) {
@@ -276,22 +278,35 @@ mod tests {
     #[test]
     fn tools_without_a_command_are_summarised_by_their_arguments() {
         let args = r#"{"owner": "acme", "repo": "app"}"#;
-        let f = tool_facts("mcp__github__list_pull_requests", &serde_json::from_str(args).unwrap(), None)
-            .or_summary("mcp__github__list_pull_requests", Some(args));
+        let f = tool_facts(
+            "mcp__github__list_pull_requests",
+            &serde_json::from_str(args).unwrap(),
+            None,
+        )
+        .or_summary("mcp__github__list_pull_requests", Some(args));
         assert_eq!(
             f.command.as_deref(),
             Some(r#"mcp__github__list_pull_requests {"owner": "acme", "repo": "app"}"#)
         );
         // a command or a telling argument wins; a plan has none; long arguments are cut
-        let f = tool_facts("Read", &json!({"file_path": "a.rs"}), None).or_summary("Read", Some("{}"));
+        let f =
+            tool_facts("Read", &json!({"file_path": "a.rs"}), None).or_summary("Read", Some("{}"));
         assert_eq!(f.command.as_deref(), Some("Read a.rs"));
         let plan = json!({"plan": [{"step": "s", "status": "pending"}]});
         let f = tool_facts("update_plan", &plan, None).or_summary("update_plan", Some("{...}"));
         assert_eq!(f.command, None);
         let long = format!(r#"{{"blob": "{}"}}"#, "x".repeat(500));
         let f = tool_facts("t", &json!({}), None).or_summary("t", Some(&long));
-        assert_eq!(f.command.as_ref().map(|c| c.chars().count()), Some(MAX_SUMMARY_CHARS + 1));
-        assert_eq!(tool_facts("t", &json!({}), None).or_summary("t", Some("{}")).command, None);
+        assert_eq!(
+            f.command.as_ref().map(|c| c.chars().count()),
+            Some(MAX_SUMMARY_CHARS + 1)
+        );
+        assert_eq!(
+            tool_facts("t", &json!({}), None)
+                .or_summary("t", Some("{}"))
+                .command,
+            None
+        );
     }
 
     #[test]

@@ -30,8 +30,13 @@ pub fn decision(raw: &str) -> Option<&'static str> {
         ("canceled", "abort"),
         ("timeout", "abort"),
     ];
+    lookup(TABLE, raw)
+}
+
+/// A vendor word in any casing (`-` and spaces read as `_`) looked up in `table`.
+fn lookup(table: &[(&str, &'static str)], raw: &str) -> Option<&'static str> {
     let key = raw.trim().to_ascii_lowercase().replace(['-', ' '], "_");
-    TABLE.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+    table.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
 }
 
 /// The small set of deciders: `config`, `user`, `policy`, `sandbox`, `reviewer`,
@@ -62,8 +67,7 @@ pub fn decision_source(raw: &str) -> Option<&'static str> {
         ("hooks", "hook"),
         ("app", "app"),
     ];
-    let key = raw.trim().to_ascii_lowercase().replace(['-', ' '], "_");
-    TABLE.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+    lookup(TABLE, raw)
 }
 
 #[cfg(test)]
