@@ -80,7 +80,7 @@ macro_rules! primitive {
 
 // strings: room for the rows, the bytes grow as needed
 primitive!(Utf8, StringBuilder, DataType::Utf8, |capacity| {
-    StringBuilder::with_capacity(capacity, 0)
+    StringBuilder::with_capacity(capacity, capacity * 8)
 });
 primitive!(Int32, Int32Builder, DataType::Int32);
 primitive!(Int64, Int64Builder, DataType::Int64);

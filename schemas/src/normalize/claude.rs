@@ -61,7 +61,7 @@ fn apply_tool_input(ctx: &LogCtx<'_>, e: &mut AgentEvent) {
         .map(str::to_string);
     let source = if input.is_object() { &input } else { &params };
     e.apply_tool_facts(
-        tool_facts(&tool, source, command).or_summary(&tool, a.str(claude::TOOL_INPUT).as_deref()),
+        tool_facts(&tool, source, command).or_summary(&tool, || a.str(claude::TOOL_INPUT)),
     );
     e.mcp_server = params
         .get(claude::MCP_SERVER_NAME)

@@ -178,7 +178,7 @@ fn tool_result(ctx: &LogCtx<'_>) -> AgentEvent {
     e.duration_ms = a.i64(codex::DURATION_MS);
     let args: Value = a.json(codex::ARGUMENTS).unwrap_or(Value::Null);
     e.apply_tool_facts(
-        tool_facts(&tool, &args, None).or_summary(&tool, a.str(codex::ARGUMENTS).as_deref()),
+        tool_facts(&tool, &args, None).or_summary(&tool, || a.str(codex::ARGUMENTS)),
     );
     e.mcp_server = a.string(codex::MCP_SERVER).or_else(|| mcp_server_of(&tool));
     if e.mcp_server.is_some() && e.kind == kind::TOOL_RESULT {

@@ -142,7 +142,9 @@ fn tool_span(ctx: &SpanCtx<'_>) -> AgentEvent {
         openinference::INPUT_VALUE,
     ]);
     let tool = e.tool_name.clone().unwrap_or_default();
-    e.apply_tool_facts(tool_facts(&tool, &args, None).or_summary(&tool, args_text.as_deref()));
+    e.apply_tool_facts(
+        tool_facts(&tool, &args, None).or_summary(&tool, || args_text.map(Into::into)),
+    );
     if is_mcp {
         e.mcp_server = a.first_of(&[mcp::SERVER_NAME, genai::TOOL_SERVER, otel::SERVER_ADDRESS]);
     }

@@ -22,9 +22,15 @@ impl ToolFacts {
     /// For a call with neither a shell command nor a telling argument (an MCP
     /// tool, say): the tool and its arguments as sent, so `command` always says
     /// what was asked. Plan updates keep no command (the plan is their content).
-    pub fn or_summary(mut self, tool_name: &str, args_text: Option<&str>) -> Self {
+    pub fn or_summary<'a>(
+        mut self,
+        tool_name: &str,
+        args_text: impl FnOnce() -> Option<std::borrow::Cow<'a, str>>,
+    ) -> Self {
         if self.command.is_none() && self.plan.is_none() {
-            let args = args_text
+            let text = args_text();
+            let args = text
+                .as_deref()
                 .map(str::trim)
                 .filter(|a| !a.is_empty() && *a != "{}");
             if let Some(args) = args {
@@ -283,27 +289,28 @@ mod tests {
             &serde_json::from_str(args).unwrap(),
             None,
         )
-        .or_summary("mcp__github__list_pull_requests", Some(args));
+        .or_summary("mcp__github__list_pull_requests", || Some(args.into()));
         assert_eq!(
             f.command.as_deref(),
             Some(r#"mcp__github__list_pull_requests {"owner": "acme", "repo": "app"}"#)
         );
         // a command or a telling argument wins; a plan has none; long arguments are cut
-        let f =
-            tool_facts("Read", &json!({"file_path": "a.rs"}), None).or_summary("Read", Some("{}"));
+        let f = tool_facts("Read", &json!({"file_path": "a.rs"}), None)
+            .or_summary("Read", || Some("{}".into()));
         assert_eq!(f.command.as_deref(), Some("Read a.rs"));
         let plan = json!({"plan": [{"step": "s", "status": "pending"}]});
-        let f = tool_facts("update_plan", &plan, None).or_summary("update_plan", Some("{...}"));
+        let f = tool_facts("update_plan", &plan, None)
+            .or_summary("update_plan", || Some("{...}".into()));
         assert_eq!(f.command, None);
         let long = format!(r#"{{"blob": "{}"}}"#, "x".repeat(500));
-        let f = tool_facts("t", &json!({}), None).or_summary("t", Some(&long));
+        let f = tool_facts("t", &json!({}), None).or_summary("t", || Some(long.as_str().into()));
         assert_eq!(
             f.command.as_ref().map(|c| c.chars().count()),
             Some(MAX_SUMMARY_CHARS + 1)
         );
         assert_eq!(
             tool_facts("t", &json!({}), None)
-                .or_summary("t", Some("{}"))
+                .or_summary("t", || Some("{}".into()))
                 .command,
             None
         );
