@@ -15,6 +15,59 @@ pub struct ToolFacts {
     pub plan_text: Option<String>,
 }
 
+/// Argument keys tools use, whoever the vendor (Codex `exec_command`, Claude Code's
+/// tools, MCP servers, GenAI and OpenInference apps).
+pub mod arg {
+    /// A shell command, as a string or an argv array.
+    pub const COMMAND: [&str; 4] = ["cmd", "command", "script", "full_command"];
+    /// A file the tool reads or writes.
+    pub const PATH: [&str; 5] = ["file_path", "path", "notebook_path", "filename", "file"];
+    /// A URL the tool fetches.
+    pub const URL: [&str; 2] = ["url", "uri"];
+    /// What else makes a telling one-line summary.
+    pub const SUMMARY: [&str; 3] = ["pattern", "query", "prompt"];
+    /// A patch body (Codex `apply_patch`).
+    pub const PATCH: [&str; 2] = ["input", "patch"];
+    /// A plan's step list (Codex `update_plan`, Claude `TodoWrite`) and its parts.
+    pub const PLAN: [&str; 2] = ["plan", "todos"];
+    pub const PLAN_STEP: [&str; 4] = ["step", "content", "title", "description"];
+    pub const PLAN_STATUS: [&str; 2] = ["status", "state"];
+    pub const PLAN_EXPLANATION: &str = "explanation";
+}
+
+/// Tool names that carry a plan.
+pub const PLAN_TOOLS: [&str; 4] = ["update_plan", "TodoWrite", "todo_write", "write_todos"];
+/// Words in a tool's name that say it reads, or writes, the file it is given.
+const READ_VERBS: [&str; 9] = [
+    "read",
+    "view",
+    "cat",
+    "open",
+    "glob",
+    "grep",
+    "search_file",
+    "list_dir",
+    "ls",
+];
+const WRITE_VERBS: [&str; 9] = [
+    "write",
+    "edit",
+    "create",
+    "patch",
+    "delete",
+    "remove",
+    "rename",
+    "move",
+    "notebookedit",
+];
+/// Lines of an `apply_patch` body that name a file.
+const PATCH_FILE_LINES: [&str; 4] = [
+    "*** Update File: ",
+    "*** Add File: ",
+    "*** Delete File: ",
+    "*** Move to: ",
+];
+
 /// The longest one-line summary of a tool call kept in `command`.
 pub const MAX_SUMMARY_CHARS: usize = 200;
 
@@ -56,10 +109,7 @@ pub fn mcp_server_of(tool_name: &str) -> Option<String> {
 }
 
 pub fn is_plan_tool(tool_name: &str) -> bool {
-    matches!(
-        tool_name,
-        "update_plan" | "TodoWrite" | "todo_write" | "write_todos"
-    )
+    PLAN_TOOLS.contains(&tool_name)
 }
 
 fn str_field<'a>(input: &'a Value, keys: &[&str]) -> Option<&'a str> {
@@ -70,7 +120,7 @@ fn str_field<'a>(input: &'a Value, keys: &[&str]) -> Option<&'a str> {
 
 /// The shell command in a tool input: `command`/`cmd` as a string or an argv array.
 pub fn command_of(input: &Value) -> Option<String> {
-    for key in ["cmd", "command", "script", "full_command"] {
+    for key in arg::COMMAND {
         match input.get(key) {
             Some(Value::String(s)) if !s.is_empty() => return Some(s.clone()),
             Some(Value::Array(a)) if !a.is_empty() => {
@@ -88,32 +138,8 @@ pub fn command_of(input: &Value) -> Option<String> {
 
 fn classify(tool: &str) -> (bool, bool) {
     let t = tool.to_ascii_lowercase();
-    let reads = [
-        "read",
-        "view",
-        "cat",
-        "open",
-        "glob",
-        "grep",
-        "search_file",
-        "list_dir",
-        "ls",
-    ]
-    .iter()
-    .any(|k| t.contains(k));
-    let writes = [
-        "write",
-        "edit",
-        "create",
-        "patch",
-        "delete",
-        "remove",
-        "rename",
-        "move",
-        "notebookedit",
-    ]
-    .iter()
-    .any(|k| t.contains(k));
+    let reads = READ_VERBS.iter().any(|k| t.contains(k));
+    let writes = WRITE_VERBS.iter().any(|k| t.contains(k));
     (reads && !writes, writes)
 }
 
@@ -122,30 +148,21 @@ fn patch_paths(patch: &str) -> Vec<String> {
     patch
         .lines()
         .filter_map(|l| {
-            [
-                "*** Update File: ",
-                "*** Add File: ",
-                "*** Delete File: ",
-                "*** Move to: ",
-            ]
-            .iter()
-            .find_map(|p| l.strip_prefix(p))
-            .map(|p| p.trim().to_string())
+            PATCH_FILE_LINES
+                .iter()
+                .find_map(|p| l.strip_prefix(p))
+                .map(|p| p.trim().to_string())
         })
         .collect()
 }
 
 fn plan_of(input: &Value) -> Option<Value> {
-    let items = input
-        .get("plan")
-        .or_else(|| input.get("todos"))?
-        .as_array()?;
+    let items = arg::PLAN.iter().find_map(|k| input.get(*k))?.as_array()?;
     let steps: Vec<Value> = items
         .iter()
         .map(|i| {
-            let step =
-                str_field(i, &["step", "content", "title", "description"]).unwrap_or_default();
-            let status = str_field(i, &["status", "state"]).unwrap_or("pending");
+            let step = str_field(i, &arg::PLAN_STEP).unwrap_or_default();
+            let status = str_field(i, &arg::PLAN_STATUS).unwrap_or("pending");
             serde_json::json!({"step": step, "status": status})
         })
         .collect();
@@ -171,18 +188,13 @@ pub fn tool_facts(tool_name: &str, input: &Value, command: Option<String>) -> To
     }
     if is_plan_tool(tool_name) {
         f.plan = plan_of(input);
-        f.plan_text = str_field(input, &["explanation"]).map(str::to_string);
+        f.plan_text = str_field(input, &[arg::PLAN_EXPLANATION]).map(str::to_string);
         return f;
     }
-    if let Some(patch) =
-        str_field(input, &["input", "patch"]).filter(|p| p.contains("*** Begin Patch"))
-    {
+    if let Some(patch) = str_field(input, &arg::PATCH).filter(|p| p.contains("*** Begin Patch")) {
         f.paths_written.extend(patch_paths(patch));
     }
-    let path = str_field(
-        input,
-        &["file_path", "path", "notebook_path", "filename", "file"],
-    );
+    let path = str_field(input, &arg::PATH);
     let (reads, writes) = classify(tool_name);
     if let Some(p) = path {
         if writes {
@@ -191,7 +203,7 @@ pub fn tool_facts(tool_name: &str, input: &Value, command: Option<String>) -> To
             f.paths_read.push(p.to_string());
         }
     }
-    if let Some(url) = str_field(input, &["url", "uri"])
+    if let Some(url) = str_field(input, &arg::URL)
         && let Some(host) = url
             .split_once("://")
             .and_then(|(_, r)| r.split(['/', ':', '?']).next())
@@ -200,8 +212,10 @@ pub fn tool_facts(tool_name: &str, input: &Value, command: Option<String>) -> To
     }
     if f.command.is_none() {
         // a one-line summary: the tool and its most telling argument
-        let arg = path.or_else(|| str_field(input, &["url", "pattern", "query", "prompt"]));
-        f.command = arg.map(|a| format!("{tool_name} {a}"));
+        let telling = path
+            .or_else(|| str_field(input, &arg::URL))
+            .or_else(|| str_field(input, &arg::SUMMARY));
+        f.command = telling.map(|a| format!("{tool_name} {a}"));
     }
     f
 }
