@@ -128,7 +128,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => crate::serve::serve(args).await,
         Command::Query(args) => {
-            let engine = query::QueryEngine::offline(&args.data_dir)?;
+            let engine = query::QueryEngine::offline(&args.data_dir).await?;
             let result = engine.sql(&args.sql).await?;
             let text = query::format::render(&result, args.format)?;
             print!("{text}");

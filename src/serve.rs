@@ -53,7 +53,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     let flusher = collector.spawn_flusher(stop.child_token());
 
-    let engine = query::QueryEngine::live(&args.data_dir, collector.hot_rows());
+    let engine = query::QueryEngine::new(collector.store(), query::QueryLimits::default()).await?;
     let api = web::router(web::AppState {
         engine,
         tokens: tokens.clone(),

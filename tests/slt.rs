@@ -106,7 +106,7 @@ impl sqllogictest::AsyncDB for Store {
             }
             return Ok(DBOutput::StatementComplete(0));
         }
-        let engine = query::QueryEngine::offline(&self.data_dir())?;
+        let engine = query::QueryEngine::offline(&self.data_dir()).await?;
         let result = engine.sql(sql).await?;
         let types = vec![DefaultColumnType::Any; result.schema.fields().len()];
         Ok(DBOutput::Rows {
@@ -161,6 +161,52 @@ async fn views() {
         };
         if let Err(e) = result {
             failures.push(format!("{}: {e}", file.display()));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// A `session_id` filter on any view reaches every Parquet scan beneath it as a
+/// pruning predicate: one session's chain reads only the row groups that can
+/// hold it, however large the store.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_filter_reaches_every_scan_through_every_view() {
+    let store = Store {
+        dir: tempfile::tempdir().expect("tempdir"),
+    };
+    store.load("04_prompt_injection_exfil").await.unwrap();
+    let engine = query::QueryEngine::offline(&store.data_dir()).await.unwrap();
+    let session = "dd89bf93-7193-79c4-8f71-8bdd8144da3a";
+    let mut failures = Vec::new();
+    for view in [
+        "agent_events",
+        "agent_actions",
+        "sessions",
+        "denied_actions",
+        "silent_commands",
+        "plan_updates",
+        "reads_before_writes",
+    ] {
+        let plan = engine
+            .sql(&format!("EXPLAIN SELECT * FROM {view} WHERE session_id = '{session}'"))
+            .await
+            .unwrap();
+        let text = render(&plan)
+            .into_iter()
+            .map(|r| r.join(" "))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let scans: Vec<&str> = text.lines().filter(|l| l.contains("DataSourceExec")).collect();
+        let filtered = scans
+            .iter()
+            .filter(|l| {
+                l.contains("pruning_predicate=")
+                    && l.contains(&format!("= {session}"))
+                    && l.contains("session_id")
+            })
+            .count();
+        if scans.is_empty() || filtered != scans.len() {
+            failures.push(format!("{view}: {filtered} of {} scans filtered:\n{text}", scans.len()));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));

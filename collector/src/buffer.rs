@@ -7,7 +7,8 @@ use std::time::Instant;
 use arrow::array::UInt64Array;
 use arrow::record_batch::RecordBatch;
 use parking_lot::RwLock;
-use schemas::hot::{HotRows, HotSnapshot};
+use schemas::hot::{StoreSnapshot, StoreState};
+use schemas::layout::TableFile;
 
 /// Rows of one WAL record, stamped with its sequence number.
 #[derive(Debug, Clone)]
@@ -24,6 +25,9 @@ struct Inner {
     entries: VecDeque<Entry>,
     bytes: usize,
     rows: usize,
+    /// The committed Parquet files of each table: together with `flushed_upto`,
+    /// every acknowledged row is in exactly one of them or in `entries`.
+    files: HashMap<&'static str, Arc<Vec<TableFile>>>,
 }
 
 #[derive(Debug, Default)]
@@ -78,9 +82,24 @@ impl HotBuffer {
             .collect()
     }
 
-    /// Records that every row up to `upto` is in renamed Parquet files and drops them.
-    pub fn commit_flushed(&self, upto: u64) {
+    /// The files already on disk when the store opened.
+    pub fn set_files(&self, files: HashMap<&'static str, Vec<TableFile>>) {
         let mut inner = self.inner.write();
+        inner.files = files.into_iter().map(|(t, f)| (t, Arc::new(f))).collect();
+    }
+
+    /// Records that every row up to `upto` is in renamed Parquet files, the new
+    /// ones among them `written`, and drops those rows: readers see the files and
+    /// stop seeing the rows in one step.
+    pub fn commit_flushed(&self, upto: u64, written: Vec<(&'static str, TableFile)>) {
+        let mut inner = self.inner.write();
+        for (table, file) in written {
+            let list = inner.files.entry(table).or_default();
+            let mut files = list.as_ref().clone();
+            files.push(file);
+            files.sort();
+            *list = Arc::new(files);
+        }
         inner.flushed_upto = inner.flushed_upto.max(upto);
         while inner.entries.front().is_some_and(|e| e.seq <= upto) {
             let e = inner.entries.pop_front().expect("checked");
@@ -104,17 +123,18 @@ impl HotBuffer {
     }
 }
 
-impl HotRows for HotBuffer {
-    fn snapshot(&self) -> HotSnapshot {
+impl StoreState for HotBuffer {
+    fn snapshot(&self) -> StoreSnapshot {
         let inner = self.inner.read();
-        let mut batches: HashMap<String, Vec<RecordBatch>> = HashMap::new();
+        let mut batches: HashMap<&'static str, Vec<RecordBatch>> = HashMap::new();
         for e in inner.entries.iter().filter(|e| e.seq > inner.flushed_upto) {
             for (t, b) in &e.batches {
-                batches.entry((*t).to_string()).or_default().push(b.clone());
+                batches.entry(*t).or_default().push(b.clone());
             }
         }
-        HotSnapshot {
+        StoreSnapshot {
             flushed_upto: inner.flushed_upto,
+            files: inner.files.clone(),
             batches,
         }
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use schemas::{HotRows, SharedClock};
+use schemas::{SharedClock, StoreState};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -139,9 +139,15 @@ impl Collector {
         })?;
         let next_seq = replay.next_seq.max(coverage.max_seq() + 1).max(1);
         // Flush what replay recovered before accepting anything, so that no
-        // partial-flush file holds rows above `flushed_upto` (see HotSnapshot).
+        // partial-flush file holds rows above `flushed_upto` (see StoreSnapshot).
         let flushed = flush(&config.data_dir, &buffer, &metrics)?;
-        buffer.commit_flushed(next_seq - 1);
+        buffer.commit_flushed(next_seq - 1, Vec::new());
+        // what readers see from now on: every file on disk, kept up to date by each flush
+        let mut files = std::collections::HashMap::new();
+        for table in schemas::tables::ALL_TABLES {
+            files.insert(table, schemas::layout::list_table(&config.data_dir, table)?.files);
+        }
+        buffer.set_files(files);
         let wal_config = WalConfig {
             segment_bytes: config.wal_segment_bytes,
             ..WalConfig::new(wal_dir.clone())
@@ -189,8 +195,9 @@ impl Collector {
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
     }
-    pub fn hot_rows(&self) -> Arc<dyn HotRows> {
-        Arc::clone(&self.buffer) as Arc<dyn HotRows>
+    /// What the store holds now, for readers (committed files and unflushed rows).
+    pub fn store(&self) -> Arc<dyn StoreState> {
+        Arc::clone(&self.buffer) as Arc<dyn StoreState>
     }
     /// A permit to receive one request, or `Overloaded` when too many are in
     /// flight. Receivers take it before reading the body and hold it until they answer.

@@ -202,10 +202,20 @@ pub fn flush(data_dir: &Path, buffer: &HotBuffer, metrics: &Metrics) -> Result<F
                     lo,
                     hi,
                 )?;
+                let size = std::fs::metadata(&path)?.len();
                 stats.files += 1;
                 stats.rows += part.num_rows();
-                stats.bytes += std::fs::metadata(&path)?.len();
-                written.push(path);
+                stats.bytes += size;
+                written.push((
+                    table,
+                    layout::TableFile {
+                        date,
+                        hour,
+                        path,
+                        wal_range: (lo, hi),
+                        size,
+                    },
+                ));
             }
         }
         Ok::<_, Error>(())
@@ -213,14 +223,14 @@ pub fn flush(data_dir: &Path, buffer: &HotBuffer, metrics: &Metrics) -> Result<F
     if let Err(e) = result {
         // The rows are still in the buffer and the WAL and the retry writes them
         // again: remove this attempt's files so they are not there twice.
-        for path in &written {
-            if let Err(rm) = std::fs::remove_file(path) {
-                tracing::error!(file = %path.display(), error = %rm, "could not remove a file of a failed flush");
+        for (_, f) in &written {
+            if let Err(rm) = std::fs::remove_file(&f.path) {
+                tracing::error!(file = %f.path.display(), error = %rm, "could not remove a file of a failed flush");
             }
         }
         return Err(e);
     }
-    buffer.commit_flushed(hi);
+    buffer.commit_flushed(hi, written);
     metrics.flushes.inc();
     metrics.parquet_files.inc_by(stats.files as u64);
     metrics.parquet_rows.inc_by(stats.rows as u64);

@@ -9,7 +9,7 @@
 //! `agent_events` (`schemas::raw`, `schemas::normalize`), and appends it to the
 //! write-ahead log. The WAL writer thread group-commits: one `fdatasync` for
 //! every request waiting, then moves the rows into the hot buffer (queryable at
-//! once through [`schemas::HotRows`]) and answers. The flusher writes buffered
+//! once through [`schemas::StoreState`]) and answers. The flusher writes buffered
 //! rows to zstd Parquet under the layout of `schemas::layout` and trims the
 //! WAL. On start, [`Collector::open`] replays the WAL so each acknowledged
 //! record is in Parquet exactly once.

@@ -1,76 +1,69 @@
-//! Registers the stored tables (Parquet + hot rows) in a DataFusion context.
+//! The long-lived query context: every stored table registered once as a
+//! [`StoreTable`] and every view defined once over them.
 //!
-//! Each table `t` is a view over two sources that never overlap:
-//! `__stored_t` (a Parquet listing table over `tables/t/date=…/hour=…/`, with
-//! `date` and `hour` as partition columns so `WHERE date = …` prunes
-//! directories) filtered to `wal_seq <= flushed_upto`, and `__hot_t` (the
-//! in-memory rows of a [`HotSnapshot`]) filtered to `wal_seq > flushed_upto`.
+//! Nothing here lists directories or reads files: which files exist is part of
+//! each statement's snapshot (see [`crate::store`]), so the same context serves
+//! every statement, and views are planned with the outer query so that a
+//! `session_id` filter reaches the scans.
 
-use std::path::Path;
 use std::sync::Arc;
 
-use arrow::datatypes::DataType;
-use datafusion::datasource::MemTable;
-use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{
-    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
-};
+use datafusion::execution::SessionState;
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
-use schemas::HotSnapshot;
-use schemas::tables::{self, ALL_TABLES, COL_DATE, COL_HOUR};
+use schemas::tables::{self, ALL_TABLES};
 
 use crate::error::Error;
+use crate::store::{QuerySnapshot, StoreTable};
 use crate::views;
 
-fn session() -> SessionContext {
-    let config = SessionConfig::new()
+/// Limits every statement runs under.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryLimits {
+    /// Memory all running statements may hold for sorts, joins and aggregations
+    /// together; beyond it they spill or fail, never intake.
+    pub memory_bytes: usize,
+    /// How long one statement may run.
+    pub timeout: std::time::Duration,
+}
+
+impl Default for QueryLimits {
+    fn default() -> Self {
+        QueryLimits {
+            memory_bytes: 512 * 1024 * 1024,
+            timeout: std::time::Duration::from_secs(30),
+        }
+    }
+}
+
+fn config() -> SessionConfig {
+    SessionConfig::new()
         .with_information_schema(true)
         .with_target_partitions(2)
         .set_bool("datafusion.execution.parquet.pushdown_filters", true)
-        .set_bool("datafusion.execution.parquet.bloom_filter_on_read", true);
-    SessionContext::new_with_config(config)
+        .set_bool("datafusion.execution.parquet.reorder_filters", true)
+        .set_bool("datafusion.execution.parquet.bloom_filter_on_read", true)
+        .set_bool("datafusion.execution.parquet.enable_page_index", true)
+        // an empty snapshot until a statement sets its own
+        .with_extension(Arc::new(QuerySnapshot(Default::default())))
 }
 
-/// A context with every table registered over `data_dir` and `hot`.
-pub async fn context(data_dir: &Path, hot: &HotSnapshot) -> Result<SessionContext, Error> {
-    let ctx = session();
+/// The state every statement starts from.
+pub(crate) async fn base_state(limits: QueryLimits) -> Result<SessionState, Error> {
+    let runtime = RuntimeEnvBuilder::new()
+        .with_memory_pool(Arc::new(FairSpillPool::new(limits.memory_bytes)))
+        .build_arc()?;
+    let ctx = SessionContext::new_with_config_rt(config(), runtime);
     for table in ALL_TABLES {
-        let schema = tables::raw_schema(table).expect("known table");
-        let dir = schemas::layout::table_dir(data_dir, table);
-        let stored: Arc<dyn datafusion::catalog::TableProvider> = if dir.is_dir() {
-            let url = ListingTableUrl::parse(format!("{}/", dir.canonicalize()?.display()))?;
-            let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
-                .with_file_extension(".parquet")
-                .with_table_partition_cols(vec![
-                    (COL_DATE.to_string(), DataType::Utf8),
-                    (COL_HOUR.to_string(), DataType::Utf8),
-                ]);
-            let config = ListingTableConfig::new(url)
-                .with_listing_options(options)
-                .with_schema(tables::file_schema(&schema));
-            Arc::new(ListingTable::try_new(config)?)
-        } else {
-            // nothing written yet: an empty table, and nothing created (queries only read)
-            Arc::new(MemTable::try_new(Arc::clone(&schema), vec![vec![]])?)
-        };
-        ctx.register_table(format!("__stored_{table}"), stored)?;
-        let batches = hot.batches.get(table).cloned().unwrap_or_default();
-        let mem = MemTable::try_new(Arc::clone(&schema), vec![batches])?;
-        ctx.register_table(format!("__hot_{table}"), Arc::new(mem))?;
-        let s = hot.flushed_upto;
         // agent_events gets a de-duplicating view on top (see views.rs)
         let name = if table == tables::AGENT_EVENTS {
             views::AGENT_EVENTS_RAW
         } else {
             table
         };
-        ctx.sql(&format!(
-            "CREATE VIEW {name} AS \
-             SELECT * FROM __stored_{table} WHERE wal_seq <= {s} \
-             UNION ALL SELECT * FROM __hot_{table} WHERE wal_seq > {s}"
-        ))
-        .await?;
+        ctx.register_table(name, Arc::new(StoreTable::new(table)))?;
     }
-    crate::views::register(&ctx).await?;
-    Ok(ctx)
+    views::register(&ctx).await?;
+    Ok(ctx.state())
 }

@@ -12,6 +12,10 @@ pub enum Error {
     Sql(String),
     #[error("no Vigil data directory at {0}")]
     NoDataDir(String),
+    #[error("the statement ran longer than the query timeout ({0:?}) and was stopped")]
+    Timeout(std::time::Duration),
+    #[error("the statement needs more memory than the query memory limit allows: {0}")]
+    TooLarge(String),
     #[error("query engine: {0}")]
     Engine(#[source] datafusion::error::DataFusionError),
     #[error("Arrow: {0}")]
@@ -27,6 +31,7 @@ impl From<datafusion::error::DataFusionError> for Error {
             D::SQL(..) | D::Plan(_) | D::SchemaError(..) | D::NotImplemented(_) => {
                 Error::Sql(e.strip_backtrace())
             }
+            D::ResourcesExhausted(m) => Error::TooLarge(m.clone()),
             _ => Error::Engine(e),
         }
     }
@@ -38,6 +43,8 @@ impl Error {
             Error::NotReadOnly(_) => Status::Forbidden,
             Error::Sql(_) => Status::InvalidArgument,
             Error::NoDataDir(_) => Status::NotFound,
+            Error::Timeout(_) => Status::Timeout,
+            Error::TooLarge(_) => Status::QueryTooLarge,
             Error::Engine(_) | Error::Arrow(_) | Error::Io(_) => Status::Internal,
         }
     }

@@ -1,27 +1,34 @@
 //! SQL over Vigil's store: DataFusion over Parquet plus the collector's hot rows.
 //!
-//! A [`QueryEngine`] knows the data directory and, inside `vigil serve`, a
-//! [`schemas::HotRows`] source. Each query takes a consistent hot snapshot,
-//! builds a context in which every table is the union of its Parquet files and
-//! its not-yet-flushed rows ([`catalog`]), plus the derived views ([`views`]),
-//! and runs the SQL with DDL, DML, `COPY` and `SET` refused. Results come back as
-//! Arrow batches; [`format`] renders them as a table, CSV, JSON lines or the
+//! A [`QueryEngine`] holds one long-lived DataFusion context in which every
+//! stored table ([`store`]) and every view ([`views`]) is registered once, and a
+//! [`schemas::StoreState`]: inside `vigil serve` the collector's (committed files
+//! and acknowledged rows not yet flushed), offline a directory listing. Each
+//! statement takes one snapshot of the store, so all the tables and views it
+//! touches read the same moment; is planned with DDL, DML, `COPY` and `SET`
+//! refused; and runs under the engine's [`QueryLimits`] (a memory pool shared by
+//! all statements, and a timeout). Results come back as Arrow batches;
+//! [`format`] renders them as a table, CSV, JSON lines or the
 //! `{"columns", "rows"}` shape of the HTTP API.
 
-pub mod catalog;
+mod catalog;
 pub mod error;
 pub mod format;
+mod store;
 pub mod views;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::execution::SessionState;
 use datafusion::logical_expr::LogicalPlan;
-use schemas::{HotRows, HotSnapshot};
+use datafusion::prelude::SessionContext;
+use schemas::{FixedStore, StoreSnapshot, StoreState};
 
+pub use catalog::QueryLimits;
 pub use error::Error;
 
 /// Rows and their schema.
@@ -35,12 +42,6 @@ impl QueryResult {
     pub fn num_rows(&self) -> usize {
         self.batches.iter().map(RecordBatch::num_rows).sum()
     }
-}
-
-#[derive(Clone)]
-pub struct QueryEngine {
-    data_dir: PathBuf,
-    hot: Option<Arc<dyn HotRows>>,
 }
 
 /// Refuses a plan that would change anything: DDL (`CREATE`, `DROP`, external
@@ -65,49 +66,56 @@ pub fn check_read_only(plan: &LogicalPlan) -> Result<(), Error> {
     refused.map_or(Ok(()), |what| Err(Error::NotReadOnly(what)))
 }
 
+#[derive(Clone)]
+pub struct QueryEngine {
+    base: Arc<SessionState>,
+    store: Arc<dyn StoreState>,
+    limits: QueryLimits,
+}
+
 impl QueryEngine {
-    /// An engine over the Parquet files of `data_dir` only (the CLI). Reads only.
-    pub fn offline(data_dir: &Path) -> Result<Self, Error> {
+    /// An engine over the Parquet files of `data_dir` as they are now (the CLI).
+    /// Reads only: nothing is created, not even in an empty data directory.
+    pub async fn offline(data_dir: &Path) -> Result<Self, Error> {
         if !schemas::layout::tables_dir(data_dir).is_dir() {
             return Err(Error::NoDataDir(data_dir.display().to_string()));
         }
+        let snapshot = StoreSnapshot::from_listing(data_dir)?;
+        Self::new(Arc::new(FixedStore(snapshot)), QueryLimits::default()).await
+    }
+
+    /// An engine over a live store (the server: the collector's state).
+    pub async fn new(store: Arc<dyn StoreState>, limits: QueryLimits) -> Result<Self, Error> {
         Ok(QueryEngine {
-            data_dir: data_dir.to_path_buf(),
-            hot: None,
+            base: Arc::new(catalog::base_state(limits).await?),
+            store,
+            limits,
         })
     }
 
-    /// An engine that also sees acknowledged rows not yet flushed (the server).
-    pub fn live(data_dir: &Path, hot: Arc<dyn HotRows>) -> Self {
-        QueryEngine {
-            data_dir: data_dir.to_path_buf(),
-            hot: Some(hot),
-        }
+    /// A context for one statement, reading one snapshot of the store.
+    fn context(&self) -> SessionContext {
+        let mut state = SessionState::clone(&self.base);
+        state
+            .config_mut()
+            .set_extension(Arc::new(store::QuerySnapshot(self.store.snapshot())));
+        SessionContext::new_with_state(state)
     }
 
-    pub fn data_dir(&self) -> &Path {
-        &self.data_dir
-    }
-
-    fn snapshot(&self) -> HotSnapshot {
-        match &self.hot {
-            Some(h) => h.snapshot(),
-            // no writer: every file on disk is complete and visible
-            None => HotSnapshot {
-                flushed_upto: u64::MAX,
-                batches: Default::default(),
-            },
-        }
-    }
-
-    /// Runs one read-only statement.
+    /// Runs one read-only statement within the engine's limits.
     pub async fn sql(&self, sql: &str) -> Result<QueryResult, Error> {
-        let ctx = catalog::context(&self.data_dir, &self.snapshot()).await?;
-        let plan = ctx.state().create_logical_plan(sql).await?;
-        check_read_only(&plan)?;
-        let df = ctx.execute_logical_plan(plan).await?;
-        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-        let batches = df.collect().await?;
-        Ok(QueryResult { schema, batches })
+        let run = async {
+            let ctx = self.context();
+            let plan = ctx.state().create_logical_plan(sql).await?;
+            check_read_only(&plan)?;
+            let df = ctx.execute_logical_plan(plan).await?;
+            let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+            let batches = df.collect().await?;
+            Ok(QueryResult { schema, batches })
+        };
+        match tokio::time::timeout(self.limits.timeout, run).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::Timeout(self.limits.timeout)),
+        }
     }
 }

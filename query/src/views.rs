@@ -1,4 +1,4 @@
-//! Derived views over `agent_events`, registered in every query context.
+//! Derived views over `agent_events`, registered once in the engine's context.
 //!
 //! - `agent_events`: the stored rows without resend duplicates (one row per
 //!   `event_id`), with `turn_index` (prompts so far in the session), `position`
@@ -36,7 +36,7 @@ fn agent_events_sql() -> String {
     format!(
         "CREATE VIEW agent_events AS
          WITH dedup AS (
-           SELECT {cols}, row_number() OVER (PARTITION BY event_id ORDER BY wal_seq) AS __copy
+           SELECT {cols}, row_number() OVER (PARTITION BY session_id, event_id ORDER BY wal_seq) AS __copy
            FROM {AGENT_EVENTS_RAW}
          ), ordered AS (
            SELECT {cols},
@@ -54,48 +54,49 @@ fn agent_events_sql() -> String {
     )
 }
 
+// Every window and group partitions by `session_id` first, so a filter on it
+// (one session's chain) is pushed through the views to the scans.
 const AGENT_ACTIONS: &str = "CREATE VIEW agent_actions AS
 WITH ev AS (
   SELECT *,
-    COALESCE(session_id, '') AS __session,
     CASE decision WHEN 'deny' THEN 4 WHEN 'abort' THEN 3 WHEN 'ask' THEN 2 WHEN 'allow' THEN 1 ELSE 0 END AS __rank
   FROM agent_events WHERE tool_call_id IS NOT NULL
-), top AS (
-  SELECT __session, tool_call_id, max(__rank) AS __top FROM ev GROUP BY __session, tool_call_id
+), ranked AS (
+  SELECT *, max(__rank) OVER (PARTITION BY session_id, tool_call_id) AS __top FROM ev
 )
 SELECT
-  max(ev.session_id) AS session_id,
-  ev.tool_call_id AS tool_call_id,
-  min(ev.ts) AS ts,
-  min(ev.position) AS position,
-  max(ev.turn_index) AS turn_index,
-  max(ev.turn_id) AS turn_id,
-  max(ev.agent) AS agent,
-  max(ev.tool_name) AS tool_name,
-  first_value(ev.command ORDER BY CASE ev.source WHEN 'otlp_logs' THEN 0 ELSE 1 END, ev.ts)
-    FILTER (WHERE ev.command IS NOT NULL) AS command,
-  array_distinct(flatten(array_agg(ev.paths_read) FILTER (WHERE ev.paths_read IS NOT NULL))) AS paths_read,
-  array_distinct(flatten(array_agg(ev.paths_written) FILTER (WHERE ev.paths_written IS NOT NULL))) AS paths_written,
-  CASE max(top.__top) WHEN 4 THEN 'deny' WHEN 3 THEN 'abort' WHEN 2 THEN 'ask' WHEN 1 THEN 'allow' END AS decision,
-  first_value(ev.decision_source ORDER BY ev.ts, ev.position)
-    FILTER (WHERE ev.__rank = top.__top AND top.__top > 0 AND ev.decision_source IS NOT NULL) AS decision_source,
-  COALESCE(bool_or(ev.outcome IN ('success', 'failure')), false) AS ran,
+  session_id,
+  tool_call_id,
+  min(ts) AS ts,
+  min(position) AS position,
+  max(turn_index) AS turn_index,
+  max(turn_id) AS turn_id,
+  max(agent) AS agent,
+  max(tool_name) AS tool_name,
+  first_value(command ORDER BY CASE source WHEN 'otlp_logs' THEN 0 ELSE 1 END, ts)
+    FILTER (WHERE command IS NOT NULL) AS command,
+  array_distinct(flatten(array_agg(paths_read) FILTER (WHERE paths_read IS NOT NULL))) AS paths_read,
+  array_distinct(flatten(array_agg(paths_written) FILTER (WHERE paths_written IS NOT NULL))) AS paths_written,
+  CASE max(__top) WHEN 4 THEN 'deny' WHEN 3 THEN 'abort' WHEN 2 THEN 'ask' WHEN 1 THEN 'allow' END AS decision,
+  first_value(decision_source ORDER BY ts, position)
+    FILTER (WHERE __rank = __top AND __top > 0 AND decision_source IS NOT NULL) AS decision_source,
+  COALESCE(bool_or(outcome IN ('success', 'failure')), false) AS ran,
   CASE
-    WHEN max(top.__top) >= 3 THEN 'denied'
-    WHEN bool_or(ev.outcome = 'failure') THEN 'failure'
-    WHEN bool_or(ev.outcome = 'success') THEN 'success'
-    WHEN bool_or(ev.outcome = 'rejected') THEN 'rejected'
+    WHEN max(__top) >= 3 THEN 'denied'
+    WHEN bool_or(outcome = 'failure') THEN 'failure'
+    WHEN bool_or(outcome = 'success') THEN 'success'
+    WHEN bool_or(outcome = 'rejected') THEN 'rejected'
   END AS outcome,
-  max(ev.exit_code) AS exit_code,
-  COALESCE(max(ev.output_bytes) FILTER (WHERE ev.source = 'otlp_spans'), max(ev.output_bytes)) AS output_bytes,
-  max(ev.network_host) AS network_host,
-  max(ev.network_decision) AS network_decision,
-  max(ev.mcp_server) AS mcp_server,
-  max(ev.plan) AS plan,
-  array_sort(array_agg(DISTINCT ev.kind)) AS kinds,
+  max(exit_code) AS exit_code,
+  COALESCE(max(output_bytes) FILTER (WHERE source = 'otlp_spans'), max(output_bytes)) AS output_bytes,
+  max(network_host) AS network_host,
+  max(network_decision) AS network_decision,
+  max(mcp_server) AS mcp_server,
+  max(plan) AS plan,
+  array_sort(array_agg(DISTINCT kind)) AS kinds,
   count(*) AS records
-FROM ev JOIN top ON ev.__session = top.__session AND ev.tool_call_id = top.tool_call_id
-GROUP BY ev.__session, ev.tool_call_id";
+FROM ranked
+GROUP BY session_id, tool_call_id";
 
 const SESSIONS: &str = "CREATE VIEW sessions AS
 SELECT

@@ -27,6 +27,6 @@ pub mod time;
 pub mod vendor;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
-pub use hot::{HotRows, HotSnapshot};
+pub use hot::{FixedStore, StoreSnapshot, StoreState};
 pub use status::{Status, WireStatus};
 pub use vendor::Vendor;

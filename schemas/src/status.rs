@@ -22,6 +22,10 @@ pub enum Status {
     Forbidden,
     /// Intake is over its memory / WAL budget; the client should retry later.
     Overloaded,
+    /// A query ran longer than the statement timeout.
+    Timeout,
+    /// A query needed more memory than the query memory limit allows.
+    QueryTooLarge,
     /// The server is shutting down or not ready; retry elsewhere or later.
     Unavailable,
     /// A bug or an I/O failure on our side.
@@ -67,6 +71,8 @@ impl Status {
             Status::Unauthenticated => w(401, 16, "28000", false, false),
             Status::Forbidden => w(403, 7, "42501", false, false),
             Status::Overloaded => w(429, 8, "53000", true, false),
+            Status::Timeout => w(504, 4, "57014", false, false),
+            Status::QueryTooLarge => w(413, 8, "53200", false, false),
             Status::Unavailable => w(503, 14, "57P03", true, false),
             Status::Internal => w(500, 13, "XX000", false, true),
         }
@@ -101,6 +107,8 @@ impl Status {
             Status::Unauthenticated => "unauthenticated",
             Status::Forbidden => "forbidden",
             Status::Overloaded => "overloaded",
+            Status::Timeout => "timeout",
+            Status::QueryTooLarge => "query_too_large",
             Status::Unavailable => "unavailable",
             Status::Internal => "internal",
         }

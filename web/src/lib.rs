@@ -72,10 +72,10 @@ mod tests {
 
     use super::*;
 
-    fn app(tokens: Tokens) -> (Router, tempfile::TempDir) {
+    async fn app(tokens: Tokens) -> (Router, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("tables")).unwrap();
-        let engine = QueryEngine::offline(dir.path()).unwrap();
+        let engine = QueryEngine::offline(dir.path()).await.unwrap();
         (router(AppState { engine, tokens }), dir)
     }
 
@@ -106,7 +106,7 @@ mod tests {
 
     #[tokio::test]
     async fn sql_answers_columns_and_rows_and_maps_each_error_to_its_status() {
-        let (app, _dir) = app(Tokens::open());
+        let (app, _dir) = app(Tokens::open()).await;
         let cases: [(&str, StatusCode, Value); 5] = [
             (
                 r#"{"sql": "SELECT 1 AS x, 'a' AS y, NULL AS z"}"#,
@@ -153,7 +153,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_token_is_checked_like_on_every_other_port() {
-        let (app, _dir) = app(Tokens::new(Some("ingest-t"), Some("read-t")));
+        let (app, _dir) = app(Tokens::new(Some("ingest-t"), Some("read-t"))).await;
         let body = r#"{"sql": "SELECT 1 AS x"}"#;
         for (auth, status) in [
             (None, StatusCode::UNAUTHORIZED),
