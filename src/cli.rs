@@ -32,6 +32,9 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Rebuild `agent_events` from the raw tables (after a mapping change). Stop the server first.
     Reindex(ReindexArgs),
+    /// Benchmarks: build a synthetic store, time queries beside DuckDB.
+    #[command(subcommand)]
+    Bench(crate::bench::BenchCommand),
 }
 
 #[derive(Debug, Args)]
@@ -139,6 +142,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Ingest(args) => crate::ingest_files::ingest(args).await.context("ingest"),
         Command::Reindex(args) => reindex(args).await,
+        Command::Bench(cmd) => crate::bench::run(cmd).await,
     }
 }
 

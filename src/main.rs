@@ -1,5 +1,8 @@
 //! `vigil`: the OTLP collector, store and SQL for AI coding-agent telemetry.
 
+mod bench;
+mod bench_duckdb;
+mod bench_query;
 mod cli;
 mod ingest_files;
 mod serve;
