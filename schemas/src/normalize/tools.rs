@@ -181,6 +181,7 @@ pub fn tool_facts(tool_name: &str, input: &Value, command: Option<String>) -> To
             paths_read,
             paths_written,
             network_hosts,
+            ..
         } = analyze(cmd);
         f.paths_read = paths_read;
         f.paths_written = paths_written;
