@@ -8,7 +8,9 @@
 //! [`attrs`]. Every table is declared once in [`tables`] / [`events`] with
 //! [`columns!`]. `query` registers the same schemas and finds files through
 //! [`layout`]; every surface maps errors through [`status`] and checks tokens
-//! with [`auth`]. No other Vigil crate is a dependency of this one.
+//! with [`auth`]. [`policy`] judges recorded tool calls against Claude Code and
+//! Codex permission files, matching paths with [`paths`]. No other Vigil
+//! crate is a dependency of this one.
 
 pub mod attrs;
 pub mod auth;
@@ -19,6 +21,8 @@ pub mod hot;
 pub mod layout;
 pub mod normalize;
 pub mod otlp;
+pub mod paths;
+pub mod policy;
 pub mod raw;
 pub mod redact;
 pub mod status;
