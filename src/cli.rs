@@ -32,6 +32,13 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Rebuild `agent_events` from the raw tables (after a mapping change). Stop the server first.
     Reindex(ReindexArgs),
+    /// Evaluate the detection rules over every stored session again (after a
+    /// rule change). Stop the server first.
+    Rescan(RescanArgs),
+    /// Judge stored tool calls by a permission policy (Claude Code settings.json,
+    /// Codex .rules): list every call it would deny or ask about. Exit 0: none;
+    /// 1: some; 2: a policy file that cannot be used.
+    Check(CheckArgs),
     /// Benchmarks: build a synthetic store, time queries beside DuckDB.
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
@@ -41,6 +48,46 @@ pub enum Command {
 pub struct ReindexArgs {
     #[arg(long, env = "VIGIL_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
+}
+
+/// Ends the process with this status (the command printed what it had to say).
+#[derive(Debug)]
+pub struct Exit(pub u8);
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit status {}", self.0)
+    }
+}
+
+impl std::error::Error for Exit {}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[arg(long, env = "VIGIL_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Policy files: Claude Code `settings.json` (`permissions.allow/ask/deny`) or
+    /// Codex `.rules` (`prefix_rule(…)`); the strictest answer of all wins.
+    #[arg(long, required = true, num_args = 1..)]
+    pub policy: Vec<PathBuf>,
+    /// Only this session.
+    #[arg(long)]
+    pub session: Option<String>,
+    /// Only actions since: RFC 3339, a date, or a span back from now (24h, 7d).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Output: table or json.
+    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+    pub format: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RescanArgs {
+    #[arg(long, env = "VIGIL_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Rule files (TOML, or Sigma `.yml`) added to the defaults, as for `serve`.
+    #[arg(long, env = "VIGIL_RULES", value_delimiter = ',', num_args = 1..)]
+    pub rules: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -78,6 +125,13 @@ pub struct ServeArgs {
     /// TOML file of extra redaction patterns (`[[pattern]] kind = "…" regex = "…" group = 0`).
     #[arg(long, env = "VIGIL_REDACT_PATTERNS")]
     pub redact_patterns: Option<PathBuf>,
+    /// Detection rule files (TOML, or Sigma `.yml` / `.yaml`), added to the
+    /// defaults in order; a rule with a default's id overrides it. See docs/rules.md.
+    #[arg(long, env = "VIGIL_RULES", value_delimiter = ',', num_args = 1..)]
+    pub rules: Vec<PathBuf>,
+    /// How often the detector looks for new rows (findings lag intake by about this).
+    #[arg(long, env = "VIGIL_DETECT_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub detect_interval: Duration,
     /// Write a JSON file with the bound addresses once listening (for tests and scripts).
     #[arg(long, env = "VIGIL_ADDR_FILE", hide = true)]
     pub addr_file: Option<PathBuf>,
@@ -142,6 +196,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Ingest(args) => crate::ingest_files::ingest(args).await.context("ingest"),
         Command::Reindex(args) => reindex(args).await,
+        Command::Rescan(args) => crate::detect::rescan(args.data_dir, args.rules).await,
+        Command::Check(args) => crate::check::run(args).await,
         Command::Bench(cmd) => crate::bench::run(cmd).await,
     }
 }

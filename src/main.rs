@@ -3,7 +3,9 @@
 mod bench;
 mod bench_duckdb;
 mod bench_query;
+mod check;
 mod cli;
+mod detect;
 mod ingest_files;
 mod serve;
 
@@ -30,6 +32,9 @@ fn main() -> std::process::ExitCode {
     };
     match runtime.block_on(cli::run(cli)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<cli::Exit>().is_some() => {
+            std::process::ExitCode::from(e.downcast_ref::<cli::Exit>().map_or(1, |x| x.0))
+        }
         Err(e) => {
             eprintln!("error: {}", error_chain(&e));
             std::process::ExitCode::FAILURE

@@ -2,7 +2,7 @@
 //!
 //! Start: open the store (WAL replay), bind all listeners, start the flusher and
 //! the servers. Stop (SIGTERM / Ctrl-C): stop accepting connections and let
-//! in-flight requests finish → close the WAL (queued appends are fsync'd and
+//! in-flight requests finish → stop the detector → close the WAL (queued appends are fsync'd and
 //! answered) → flush everything to Parquet → exit 0.
 
 use std::sync::Arc;
@@ -23,6 +23,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.max_inflight_requests = args.max_inflight_requests;
     config.flush_interval = args.flush_interval;
     config.redactor = crate::cli::redactor(&args.redact, args.redact_patterns.as_deref())?;
+    // a bad rule file stops the start, before anything is opened
+    let rules = crate::detect::load_rules(&args.rules)?;
     let (collector, summary) =
         tokio::task::spawn_blocking(move || Collector::open(config, Arc::new(SystemClock)))
             .await?
@@ -54,9 +56,17 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let flusher = collector.spawn_flusher(stop.child_token());
 
     let engine = query::QueryEngine::new(collector.store(), query::QueryLimits::default()).await?;
+    let detector = crate::detect::spawn(
+        Arc::clone(&collector),
+        engine.clone(),
+        Arc::clone(&rules),
+        args.detect_interval,
+        stop.child_token(),
+    );
     let api = web::router(web::AppState {
         engine,
         tokens: tokens.clone(),
+        rules: Arc::clone(&rules),
     })
     .merge(otlp_http::admin_router(Arc::clone(&collector)));
     let otlp = otlp_http::router(Arc::clone(&collector), tokens.clone());
@@ -108,6 +118,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             tracing::warn!(error = %e, "server stopped with an error");
         }
     }
+    // the detector writes through the collector: it stops first
+    let _ = detector.await;
     let _ = flusher.await;
     let stats = collector.shutdown().await.context("final flush")?;
     tracing::info!(rows = stats.rows, files = stats.files, "flushed; bye");

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use arrow::record_batch::RecordBatch;
 use schemas::{SharedClock, StoreState};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -15,7 +16,7 @@ use crate::flush::{Coverage, FlushStats, flush};
 use crate::metrics::Metrics;
 use crate::request::ExportRequest;
 use crate::validate::retain_valid;
-use crate::wal::{self, Payload, WalConfig, WalWriter, read_wal};
+use crate::wal::{self, Payload, Record, RowsPayload, WalConfig, WalWriter, read_wal};
 
 #[derive(Debug, Clone)]
 pub struct CollectorConfig {
@@ -119,12 +120,17 @@ impl Collector {
         // (docs/architecture.md, "Torn tails"): it is not a torn write, and skipping
         // it would drop acknowledged data without anyone noticing.
         let replay = read_wal(&wal_dir, coverage.max_seq() + 1, |rec| {
-            let payload = Payload::decode(&rec.payload).map_err(|e| e.to_string())?;
-            let req = ExportRequest::decode_proto(payload.signal, &payload.proto)
-                .map_err(|e| format!("undecodable {} request: {e}", payload.signal.as_str()))?;
-            let rows = req
-                .rows(payload.ingest_ns)
-                .map_err(|e| format!("rows: {e}"))?;
+            let rows = match Record::decode(&rec.payload).map_err(|e| e.to_string())? {
+                Record::Export(payload) => {
+                    let req = ExportRequest::decode_proto(payload.signal, &payload.proto)
+                        .map_err(|e| {
+                            format!("undecodable {} request: {e}", payload.signal.as_str())
+                        })?;
+                    req.rows(payload.ingest_ns)
+                        .map_err(|e| format!("rows: {e}"))?
+                }
+                Record::Rows(rows) => vec![decode_rows(&rows).map_err(|e| e.to_string())?],
+            };
             let mut kept = Vec::new();
             for (table, batch) in rows {
                 if let Some(b) = coverage
@@ -303,6 +309,31 @@ impl Collector {
         })
     }
 
+    /// Appends rows Vigil derived itself (a detection pass) to `table`, through
+    /// the WAL like intake: durable when this returns, then visible to queries
+    /// and flushed with everything else. Returns the record's sequence number.
+    pub async fn append_rows(&self, table: &str, batch: RecordBatch) -> Result<u64, Error> {
+        let table = schemas::tables::ALL_TABLES
+            .into_iter()
+            .find(|t| *t == table)
+            .ok_or_else(|| Error::UnknownTable(table.to_string()))?;
+        let expected = schemas::tables::raw_schema(table).expect("a stored table");
+        if batch.schema().fields() != expected.fields() {
+            return Err(Error::UnknownTable(format!(
+                "{table} (the batch's columns differ from the table's)"
+            )));
+        }
+        if !self.is_accepting() {
+            return Err(Error::ShuttingDown);
+        }
+        let payload = RowsPayload {
+            table: table.to_string(),
+            ipc: encode_ipc(&batch)?,
+        }
+        .encode();
+        Ok(self.wal.append(payload, vec![(table, batch)]).await?)
+    }
+
     /// Writes every acknowledged row to Parquet now and trims the WAL.
     pub async fn flush_now(self: &Arc<Self>) -> Result<FlushStats, Error> {
         let _guard = self.flush_lock.lock().await;
@@ -382,4 +413,30 @@ impl Collector {
             .set(gauge(limit.saturating_sub(free) as u64));
         self.metrics.render()
     }
+}
+
+/// One batch as an Arrow IPC stream.
+fn encode_ipc(batch: &RecordBatch) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::new();
+    let mut w = arrow_ipc::writer::StreamWriter::try_new(&mut out, &batch.schema())?;
+    w.write(batch)?;
+    w.finish()?;
+    drop(w);
+    Ok(out)
+}
+
+/// The rows of a [`RowsPayload`], checked against the table they name.
+fn decode_rows(rows: &RowsPayload) -> Result<(&'static str, RecordBatch), Error> {
+    let table = schemas::tables::ALL_TABLES
+        .into_iter()
+        .find(|t| *t == rows.table)
+        .ok_or_else(|| Error::UnknownTable(rows.table.clone()))?;
+    let reader = arrow_ipc::reader::StreamReader::try_new(rows.ipc.as_slice(), None)?;
+    let mut batches = Vec::new();
+    for b in reader {
+        batches.push(b?);
+    }
+    let schema = schemas::tables::raw_schema(table).expect("a stored table");
+    let batch = arrow::compute::concat_batches(&schema, &batches)?;
+    Ok((table, batch))
 }

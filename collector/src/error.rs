@@ -43,6 +43,8 @@ pub enum Error {
     Arrow(#[from] arrow::error::ArrowError),
     #[error("Parquet: {0}")]
     Parquet(#[from] parquet::errors::ParquetError),
+    #[error("no stored table {0}")]
+    UnknownTable(String),
 }
 
 impl From<Arc<WalError>> for Error {
@@ -82,9 +84,11 @@ impl Error {
                 | WalError::Unreplayable { .. }
                 | WalError::SegmentNotEmpty { .. } => Status::Internal,
             },
-            Error::Locked(_) | Error::Io(_) | Error::Arrow(_) | Error::Parquet(_) => {
-                Status::Internal
-            }
+            Error::Locked(_)
+            | Error::Io(_)
+            | Error::Arrow(_)
+            | Error::Parquet(_)
+            | Error::UnknownTable(_) => Status::Internal,
         }
     }
 }

@@ -40,6 +40,7 @@ fn bloom_columns(table: &str) -> &'static [&'static str] {
     match table {
         tables::OTLP_SPANS | tables::OTLP_LOGS => &["trace_id"],
         tables::AGENT_EVENTS => &["session_id", "trace_id"],
+        tables::FINDINGS => &["session_id"],
         _ => &[],
     }
 }
@@ -47,7 +48,7 @@ fn bloom_columns(table: &str) -> &'static [&'static str] {
 /// Sort order within a file.
 fn sort_columns(table: &str) -> &'static [&'static str] {
     match table {
-        tables::AGENT_EVENTS => &["session_id", COL_TS],
+        tables::AGENT_EVENTS | tables::FINDINGS => &["session_id", COL_TS],
         tables::OTLP_SPANS => &["trace_id", COL_TS],
         _ => &[COL_TS],
     }

@@ -56,13 +56,16 @@ pub(crate) async fn base_state(limits: QueryLimits) -> Result<SessionState, Erro
         .build_arc()?;
     let ctx = SessionContext::new_with_config_rt(config(), runtime);
     for table in ALL_TABLES {
-        // agent_events gets a de-duplicating view on top (see views.rs)
-        let name = if table == tables::AGENT_EVENTS {
-            views::AGENT_EVENTS_RAW
-        } else {
-            table
+        // agent_events and findings get a view on top (see views.rs)
+        let name = match table {
+            tables::AGENT_EVENTS => views::AGENT_EVENTS_RAW,
+            tables::FINDINGS => views::FINDINGS_RAW,
+            _ => table,
         };
         ctx.register_table(name, Arc::new(StoreTable::new(table)))?;
+    }
+    for f in crate::udf::all() {
+        ctx.register_udf(f);
     }
     views::register(&ctx).await?;
     Ok(ctx.state())

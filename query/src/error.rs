@@ -22,6 +22,12 @@ pub enum Error {
     Arrow(#[from] arrow::error::ArrowError),
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
+    /// A detection rule file that cannot be used.
+    #[error(transparent)]
+    Rules(#[from] crate::detect::RuleError),
+    /// A bug: the engine's own statement did not give what it expected.
+    #[error("internal: {0}")]
+    Internal(String),
 }
 
 impl From<datafusion::error::DataFusionError> for Error {
@@ -45,7 +51,10 @@ impl Error {
             Error::NoDataDir(_) => Status::NotFound,
             Error::Timeout(_) => Status::Timeout,
             Error::TooLarge(_) => Status::QueryTooLarge,
-            Error::Engine(_) | Error::Arrow(_) | Error::Io(_) => Status::Internal,
+            Error::Rules(_) => Status::InvalidArgument,
+            Error::Engine(_) | Error::Arrow(_) | Error::Io(_) | Error::Internal(_) => {
+                Status::Internal
+            }
         }
     }
 }

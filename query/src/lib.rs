@@ -12,9 +12,12 @@
 //! `{"columns", "rows"}` shape of the HTTP API.
 
 mod catalog;
+pub mod check;
+pub mod detect;
 pub mod error;
 pub mod format;
 mod store;
+mod udf;
 pub mod views;
 
 use std::path::Path;

@@ -10,7 +10,10 @@
 //!   order, often in different requests).
 //! - `sessions`: one row per session; reviewer sub-agents are `is_auxiliary`.
 //! - `denied_actions`, `silent_commands`, `plan_updates`, `reads_before_writes`:
-//!   the questions a responder asks first.
+//!   the questions a responder asks first; the seed questions' own views:
+//!   `files_read_before_change`, `silent_commands`, `denied_attempts`,
+//!   `plan_evolution`.
+//! - `findings`: each session's latest detection pass (see `detect`).
 
 use datafusion::prelude::SessionContext;
 use schemas::columns::Columns as _;
@@ -20,6 +23,8 @@ use crate::error::Error;
 
 /// The union of stored and hot `agent_events` rows, duplicates included.
 pub const AGENT_EVENTS_RAW: &str = "agent_events_raw";
+/// Every pass the detector wrote (the `findings` view keeps the latest).
+pub const FINDINGS_RAW: &str = "findings_raw";
 
 fn event_columns() -> String {
     AgentEventColumns::schema()
@@ -94,6 +99,7 @@ SELECT
   max(mcp_server) AS mcp_server,
   max(plan) AS plan,
   array_sort(array_agg(DISTINCT kind)) AS kinds,
+  array_agg(event_id ORDER BY position) AS event_ids,
   count(*) AS records
 FROM ranked
 GROUP BY session_id, tool_call_id";
@@ -127,29 +133,109 @@ const PLAN_UPDATES: &str = "CREATE VIEW plan_updates AS
 SELECT session_id, turn_index, turn_id, ts, position, agent, tool_call_id, plan, text AS explanation
 FROM agent_events WHERE kind = 'plan_update'";
 
-/// For every file an action wrote (or tried to), the files the session had read before it.
-const READS_BEFORE_WRITES: &str = "CREATE VIEW reads_before_writes AS
+/// Seed question 1: for every file an action changed (or tried to), the files
+/// the session had read (and actually ran reading) before it.
+const FILES_READ_BEFORE_CHANGE: &str = "CREATE VIEW files_read_before_change AS
 WITH writes AS (
-  SELECT session_id, tool_call_id, position, command, decision, unnest(paths_written) AS path_written
+  SELECT session_id, tool_call_id, ts, position, turn_index, tool_name, command, decision, ran,
+    unnest(paths_written) AS path_written
   FROM agent_actions WHERE paths_written IS NOT NULL
 ), reads AS (
   SELECT session_id, position, unnest(paths_read) AS path_read
   FROM agent_actions WHERE paths_read IS NOT NULL AND ran
 )
-SELECT w.session_id, w.tool_call_id, w.position, w.command, w.decision, w.path_written,
-  array_sort(array_agg(DISTINCT r.path_read) FILTER (WHERE r.path_read IS NOT NULL)) AS read_before
+SELECT w.session_id, w.tool_call_id, w.ts, w.position, w.turn_index, w.tool_name, w.command,
+  w.decision, w.ran, w.path_written,
+  array_sort(array_agg(DISTINCT r.path_read) FILTER (WHERE r.path_read IS NOT NULL)) AS read_before,
+  count(DISTINCT r.path_read) AS files_read_before
 FROM writes w LEFT JOIN reads r ON r.session_id = w.session_id AND r.position < w.position
-GROUP BY w.session_id, w.tool_call_id, w.position, w.command, w.decision, w.path_written";
+GROUP BY w.session_id, w.tool_call_id, w.ts, w.position, w.turn_index, w.tool_name, w.command,
+  w.decision, w.ran, w.path_written";
+
+/// The first name of `files_read_before_change`, kept for existing queries.
+const READS_BEFORE_WRITES: &str = "CREATE VIEW reads_before_writes AS
+SELECT session_id, tool_call_id, position, command, decision, path_written, read_before
+FROM files_read_before_change";
+
+/// Seed question 3: every refused action, with the later attempts at the same
+/// intent (`is_variant`: the same program and most words in common; for tools
+/// without a command, the same tool on the same paths) and whether one ran.
+const DENIED_ATTEMPTS: &str = "CREATE VIEW denied_attempts AS
+WITH denied AS (
+  SELECT session_id, tool_call_id, ts, position, turn_index, agent, tool_name, command,
+    paths_read, paths_written, network_host, decision, decision_source
+  FROM agent_actions WHERE decision IN ('deny', 'abort')
+), attempts AS (
+  SELECT session_id, tool_call_id, position, tool_name, command, paths_read, paths_written, decision, ran
+  FROM agent_actions
+)
+SELECT d.session_id, d.tool_call_id, d.ts, d.position, d.turn_index, d.agent, d.tool_name,
+  d.command, d.paths_written, d.network_host, d.decision, d.decision_source,
+  array_agg(a.tool_call_id ORDER BY a.position) FILTER (WHERE a.tool_call_id IS NOT NULL) AS retries,
+  count(a.tool_call_id) AS retry_count,
+  COALESCE(bool_or(a.ran), false) AS retry_ran
+FROM denied d LEFT JOIN attempts a ON a.session_id = d.session_id AND a.position > d.position
+  AND (is_variant(d.command, a.command)
+       OR (d.command IS NULL AND a.command IS NULL AND a.tool_name = d.tool_name
+           AND (a.paths_written IS NOT DISTINCT FROM d.paths_written)
+           AND (a.paths_read IS NOT DISTINCT FROM d.paths_read)))
+GROUP BY d.session_id, d.tool_call_id, d.ts, d.position, d.turn_index, d.agent, d.tool_name,
+  d.command, d.paths_written, d.network_host, d.decision, d.decision_source";
+
+/// Seed question 4: each plan revision, numbered per session, with what changed
+/// since the one before (the first revision adds every step).
+const PLAN_EVOLUTION: &str = "CREATE VIEW plan_evolution AS
+WITH calls AS (
+  -- one revision per plan call, whichever of its records carried the plan first
+  SELECT session_id, turn_index, turn_id, ts, position, agent, tool_call_id, plan, text,
+    row_number() OVER (PARTITION BY session_id, COALESCE(tool_call_id, event_id) ORDER BY position) AS __n
+  FROM agent_events WHERE kind = 'plan_update' AND plan IS NOT NULL
+), p AS (
+  SELECT session_id, turn_index, turn_id, ts, position, agent, tool_call_id, plan, text AS explanation,
+    lag(plan) OVER (PARTITION BY session_id ORDER BY position) AS previous_plan,
+    row_number() OVER (PARTITION BY session_id ORDER BY position) AS revision
+  FROM calls WHERE __n = 1
+)
+SELECT session_id, revision, turn_index, turn_id, ts, position, agent, tool_call_id, plan, explanation,
+  plan_added(previous_plan, plan) AS steps_added,
+  plan_removed(previous_plan, plan) AS steps_removed,
+  plan_status_changed(previous_plan, plan) AS steps_status_changed
+FROM p";
+
+
+/// Each session's latest detection pass, its findings only. A pass is one WAL
+/// append, so its rows share a `wal_seq`, and a later pass supersedes it whole.
+fn findings_sql() -> String {
+    let rank = schemas::findings::Severity::ALL
+        .iter()
+        .map(|s| format!("WHEN '{}' THEN {}", s.as_str(), s.rank()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    format!(
+        "CREATE VIEW findings AS
+         WITH passes AS (
+           SELECT *, max(wal_seq) OVER (PARTITION BY session_id) AS __latest FROM {FINDINGS_RAW}
+         )
+         SELECT finding_id, session_id, ts, rule_id, severity,
+           CAST(CASE severity {rank} END AS INT) AS severity_rank,
+           title, description, event_ids, tool_call_ids, details
+         FROM passes WHERE wal_seq = __latest AND finding_id IS NOT NULL"
+    )
+}
 
 pub async fn register(ctx: &SessionContext) -> Result<(), Error> {
     ctx.sql(&agent_events_sql()).await?;
+    ctx.sql(&findings_sql()).await?;
     for sql in [
         AGENT_ACTIONS,
         SESSIONS,
         DENIED_ACTIONS,
         SILENT_COMMANDS,
         PLAN_UPDATES,
+        FILES_READ_BEFORE_CHANGE,
         READS_BEFORE_WRITES,
+        DENIED_ATTEMPTS,
+        PLAN_EVOLUTION,
     ] {
         ctx.sql(sql).await?;
     }

@@ -131,6 +131,8 @@ keys! {
         TOOL_INPUT = "tool_input",
         SUCCESS = "success",
         TOOL_RESULT_SIZE_BYTES = "tool_result_size_bytes",
+        /// `default`, `acceptEdits`, `plan`, `bypassPermissions` (on tool decisions).
+        PERMISSION_MODE = "permission_mode",
         /// Span attributes of `claude_code.tool`.
         FULL_COMMAND = "full_command",
         FILE_PATH = "file_path",

@@ -27,8 +27,14 @@ pub const OTLP_LOGS: &str = "otlp_logs";
 pub const OTLP_METRICS: &str = "otlp_metrics";
 pub const AGENT_EVENTS: &str = "agent_events";
 
-/// Tables written by the collector, in a fixed order.
-pub const ALL_TABLES: [&str; 4] = [OTLP_SPANS, OTLP_LOGS, OTLP_METRICS, AGENT_EVENTS];
+pub use crate::findings::FINDINGS;
+
+/// Tables written by the collector, in a fixed order: the raw tables and
+/// `agent_events` from intake, `findings` from the detector.
+/// The tables filled from OTLP requests.
+pub const INTAKE_TABLES: [&str; 4] = [OTLP_SPANS, OTLP_LOGS, OTLP_METRICS, AGENT_EVENTS];
+/// Every stored table: the intake's and the detector's `findings`.
+pub const ALL_TABLES: [&str; 5] = [OTLP_SPANS, OTLP_LOGS, OTLP_METRICS, AGENT_EVENTS, FINDINGS];
 
 pub const COL_WAL_SEQ: &str = "wal_seq";
 pub const COL_TS: &str = "ts";
@@ -208,6 +214,7 @@ pub fn raw_schema(table: &str) -> Option<SchemaRef> {
         OTLP_LOGS => Some(LogColumns::schema()),
         OTLP_METRICS => Some(MetricColumns::schema()),
         AGENT_EVENTS => Some(crate::events::AgentEventColumns::schema()),
+        FINDINGS => Some(crate::findings::FindingColumns::schema()),
         _ => None,
     }
 }

@@ -65,9 +65,73 @@ pub fn point_time(time: u64, start: u64, received_ns: i64) -> i64 {
     first_set(&[time, start]).unwrap_or(received_ns)
 }
 
+/// A point in time as a user writes it on the command line or in a query
+/// string: RFC 3339 (`2026-12-01T09:00:00Z`), a date (`2026-12-01`, midnight
+/// UTC), or a span back from `now_ns` (`90m`, `24h`, `7d`, `1h 30m`).
+pub fn parse_instant(s: &str, now_ns: i64) -> Result<i64, String> {
+    let s = s.trim();
+    if let Some(ns) = parse_rfc3339_ns(s) {
+        return Ok(ns);
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        && let Some(ns) = d
+            .and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_utc().timestamp_nanos_opt())
+    {
+        return Ok(ns);
+    }
+    let span = parse_span(s).ok_or_else(|| {
+        format!("{s:?} is not a time: use RFC 3339 (2026-12-01T09:00:00Z), a date (2026-12-01) or a span back from now (90m, 24h, 7d)")
+    })?;
+    Ok(now_ns.saturating_sub(span))
+}
+
+/// `90s`, `15m`, `24h`, `7d`, `2w`, and sums of them (`1h 30m`), in ns.
+fn parse_span(s: &str) -> Option<i64> {
+    let mut total: i64 = 0;
+    let mut any = false;
+    for part in s.split_whitespace() {
+        let split = part.find(|c: char| !c.is_ascii_digit())?;
+        let (n, unit) = part.split_at(split);
+        let n: i64 = n.parse().ok()?;
+        let unit_ns: i64 = match unit {
+            "s" | "sec" | "secs" => 1_000_000_000,
+            "m" | "min" | "mins" => 60 * 1_000_000_000,
+            "h" | "hr" | "hrs" | "hour" | "hours" => 3_600 * 1_000_000_000,
+            "d" | "day" | "days" => 86_400 * 1_000_000_000,
+            "w" | "week" | "weeks" => 7 * 86_400 * 1_000_000_000,
+            _ => return None,
+        };
+        total = total.checked_add(n.checked_mul(unit_ns)?)?;
+        any = true;
+    }
+    any.then_some(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instants_from_the_command_line() {
+        let now = 1_800_000_000_000_000_000;
+        let h = 3_600_000_000_000;
+        assert_eq!(parse_instant("24h", now), Ok(now - 24 * h));
+        assert_eq!(parse_instant("1h 30m", now), Ok(now - 90 * 60_000_000_000));
+        assert_eq!(parse_instant("7d", now), Ok(now - 7 * 24 * h));
+        assert_eq!(
+            parse_instant("2026-12-01T09:00:00Z", now),
+            Ok(parse_rfc3339_ns("2026-12-01T09:00:00Z").unwrap())
+        );
+        assert_eq!(
+            parse_instant("2026-12-01", now),
+            Ok(parse_rfc3339_ns("2026-12-01T00:00:00Z").unwrap())
+        );
+        for bad in ["", "yesterday", "5 parsecs", "12x"] {
+            let e = parse_instant(bad, now).unwrap_err();
+            assert!(e.contains("is not a time"), "{bad}: {e}");
+        }
+    }
 
     #[test]
     fn span_start_round_trips_through_the_stored_columns() {

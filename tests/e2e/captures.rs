@@ -430,3 +430,16 @@ fn assert_no_secret(dir: &Path) {
         "decoded Parquet holds no redaction marker"
     );
 }
+
+/// The default rules on each real capture, alone in a fresh store: exactly the
+/// findings a security engineer expects (fixtures/expected_findings_existing.json).
+#[tokio::test(flavor = "multi_thread")]
+async fn capture_findings_are_exactly_the_expected_ones() {
+    let mut m = crate::scenarios::Mismatches::default();
+    for name in ["codex-0.169.0-json", "claude-code-2.1.330-json"] {
+        let server = Server::start().await;
+        replay(&server, &captures_dir().join(name)).await;
+        crate::scenarios::check_findings(&server, name, &mut m).await;
+    }
+    m.finish("captures");
+}

@@ -70,6 +70,8 @@ impl Server {
             .arg(&addr_file)
             .args(extra)
             .env("VIGIL_LOG", "warn")
+            // findings a tenth of a second behind intake, so tests wait less
+            .env("VIGIL_DETECT_INTERVAL", "100ms")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -175,6 +177,52 @@ impl Server {
     }
 
     /// `POST /api/sql`; panics on a non-200 answer.
+    /// Waits until the detector has evaluated every stored event, then returns
+    /// the `findings` view as `{rule, session_id, tool_call_ids, severity, event}`
+    /// objects (`event`: the `event_name` of the first cited event of a finding
+    /// that cites no tool call, else absent), sorted.
+    pub async fn findings(&self) -> Vec<Value> {
+        wait_for("the detector to catch up", Duration::from_secs(60), async || {
+            let rows = self
+                .rows(
+                    "SELECT (SELECT CAST(max(wal_seq) AS BIGINT) FROM agent_events_raw), \
+                            (SELECT CAST(max(evaluated_through) AS BIGINT) FROM findings_raw)",
+                )
+                .await;
+            let (top, through) = (rows[0][0].as_i64(), rows[0][1].as_i64());
+            (top.is_none() || through >= top).then_some(())
+        })
+        .await;
+        let got = objects(
+            &self
+                .sql(
+                    "SELECT f.rule_id, f.session_id, f.tool_call_ids, f.severity, \
+                       (SELECT min(e.event_name) FROM agent_events e \
+                        WHERE e.session_id = f.session_id AND e.event_id = f.event_ids[1]) AS event \
+                     FROM findings f ORDER BY f.session_id, f.ts, f.rule_id",
+                )
+                .await,
+        );
+        let mut out: Vec<Value> = got
+            .into_iter()
+            .map(|f| {
+                let ids = f["tool_call_ids"].as_array().cloned().unwrap_or_default();
+                let mut v = serde_json::json!({
+                    "rule": f["rule_id"],
+                    "session_id": f["session_id"],
+                    "tool_call_ids": ids,
+                    "severity": f["severity"],
+                });
+                if ids.is_empty() {
+                    v["event"] = f["event"].clone();
+                }
+                v
+            })
+            .collect();
+        out.sort_by_key(|v| v.to_string());
+        out
+    }
+
     pub async fn sql(&self, sql: &str) -> Value {
         let (status, body) = self.sql_status(sql).await;
         assert_eq!(status, 200, "SQL failed: {sql}\n{body}");

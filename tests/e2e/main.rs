@@ -1,10 +1,12 @@
 //! End-to-end tests: each starts the real `vigil` binary and talks to it the way
 //! agents, SDKs and incident responders do.
 
+mod api;
 mod bad_input;
 mod captures;
 mod cli;
 mod crash;
+mod findings;
 mod harness;
 mod otlp_clients;
 mod restart;

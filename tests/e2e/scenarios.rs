@@ -89,20 +89,20 @@ async fn send(server: &Server, dir: &Path, transport: Transport) {
 
 /// Collects every mismatch instead of stopping at the first, so one run shows them all.
 #[derive(Default)]
-struct Mismatches(Vec<String>);
+pub struct Mismatches(Vec<String>);
 
 impl Mismatches {
-    fn eq(&mut self, what: impl std::fmt::Display, got: &Value, want: &Value) {
+    pub fn eq(&mut self, what: impl std::fmt::Display, got: &Value, want: &Value) {
         if got != want {
             self.0.push(format!("{what}: got {got}, want {want}"));
         }
     }
-    fn check(&mut self, what: impl std::fmt::Display, ok: bool, detail: impl std::fmt::Display) {
+    pub fn check(&mut self, what: impl std::fmt::Display, ok: bool, detail: impl std::fmt::Display) {
         if !ok {
             self.0.push(format!("{what}: {detail}"));
         }
     }
-    fn finish(self, name: &str) {
+    pub fn finish(self, name: &str) {
         assert!(
             self.0.is_empty(),
             "{name}: {} mismatches:\n  {}",
@@ -486,6 +486,58 @@ async fn check_secrets(server: &Server, expect: &Value, m: &mut Mismatches) {
     }
 }
 
+/// The findings, exactly: every expected one present once, nothing else.
+pub async fn check_findings(server: &Server, name: &str, m: &mut Mismatches) {
+    let mut want = fixtures::expected_findings(name)
+        .unwrap_or_else(|| panic!("{name}: no expected findings recorded"));
+    for w in &want {
+        unknown_keys(
+            "finding",
+            w,
+            &["rule", "session_id", "tool_call_ids", "severity", "event"],
+            m,
+        );
+    }
+    want.sort_by_key(|v| v.to_string());
+    let got = server.findings().await;
+    for w in &want {
+        m.check(
+            format!("finding {w}"),
+            got.contains(w),
+            "missing",
+        );
+    }
+    for g in &got {
+        m.check(format!("finding {g}"), want.contains(g), "not expected");
+    }
+}
+
+async fn check_auxiliary(server: &Server, expect: &Value, m: &mut Mismatches) {
+    let got = objects(
+        &server
+            .sql(
+                "SELECT session_id, agent, service_name, reviews_session, prompts, tool_calls, denials \
+                 FROM sessions WHERE is_auxiliary ORDER BY session_id",
+            )
+            .await,
+    );
+    let want = expect["auxiliary_sessions"].as_array().cloned().unwrap_or_default();
+    m.check(
+        "auxiliary sessions",
+        got.len() == want.len(),
+        format!("{} auxiliary sessions, want {}", got.len(), want.len()),
+    );
+    for w in &want {
+        let Some(g) = got.iter().find(|g| g["session_id"] == w["session_id"]) else {
+            m.check(format!("auxiliary session {}", w["session_id"]), false, "missing");
+            continue;
+        };
+        for k in w.as_object().into_iter().flat_map(|o| o.keys()) {
+            m.eq(format!("auxiliary session {} {k}", w["session_id"]), &g[k.as_str()], &w[k]);
+        }
+    }
+}
+
 fn scenario_dir(name: &str) -> PathBuf {
     fixtures::scenarios_dir().join(name)
 }
@@ -529,6 +581,8 @@ async fn run(name: &str, transport: Transport) {
             "mcp",
             "log_records",
             "log_chunks",
+            "findings",
+            "auxiliary_sessions",
         ],
         &mut m,
     );
@@ -541,6 +595,8 @@ async fn run(name: &str, transport: Transport) {
     check_requests(&server, &dir, e, &mut m).await;
     check_logs(&server, e, &mut m).await;
     check_secrets(&server, e, &mut m).await;
+    check_auxiliary(&server, e, &mut m).await;
+    check_findings(&server, name, &mut m).await;
     m.finish(name);
 }
 
@@ -576,4 +632,8 @@ scenarios! {
     scenario_07_unlisted_mcp_server => "07_unlisted_mcp_server" over HttpJson,
     scenario_08_silent_commands => "08_silent_commands" over Grpc,
     scenario_09_split_out_of_order => "09_split_out_of_order" over HttpProtobuf,
+    scenario_10_codex_auto_review => "10_codex_auto_review" over HttpJson,
+    scenario_11_genai_libraries => "11_genai_libraries" over HttpProtobuf,
+    scenario_12_attack_chains => "12_attack_chains" over Grpc,
+    scenario_13_benign_network => "13_benign_network" over HttpJson,
 }

@@ -14,6 +14,11 @@ pub enum ApiError {
     BadRequest(String),
     #[error("missing or invalid bearer token")]
     Unauthenticated,
+    #[error("{0}")]
+    NotFound(String),
+    /// A policy file that cannot be used: where and why, also as JSON.
+    #[error("{1}")]
+    Policy(serde_json::Value, String),
 }
 
 impl ApiError {
@@ -22,6 +27,8 @@ impl ApiError {
             ApiError::Query(e) => e.status(),
             ApiError::BadRequest(_) => Status::InvalidArgument,
             ApiError::Unauthenticated => Status::Unauthenticated,
+            ApiError::NotFound(_) => Status::NotFound,
+            ApiError::Policy(..) => Status::InvalidArgument,
         }
     }
 }
@@ -34,10 +41,10 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %self, "API request failed");
         }
         let code = StatusCode::from_u16(status.http()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (
-            code,
-            Json(json!({"error": message, "kind": status.label()})),
-        )
-            .into_response()
+        let mut body = json!({"error": message, "kind": status.label()});
+        if let ApiError::Policy(at, _) = &self {
+            body["policy_error"] = at.clone();
+        }
+        (code, Json(body)).into_response()
     }
 }

@@ -2,17 +2,20 @@
 //!
 //! Requests come in through [`router`]; `POST /api/sql` runs read-only SQL
 //! through [`query::QueryEngine`] (which sees Parquet and not-yet-flushed rows)
-//! and answers `{"columns": [...], "rows": [[...]]}`. Errors map through
+//! and answers `{"columns": [...], "rows": [[...]]}`. The rest of the API
+//! (`/api/sessions`, `/api/sessions/{id}`, `/api/findings`, `/api/rules`,
+//! `POST /api/check`) is built in `api` from SQL over the same views. Errors map through
 //! [`schemas::Status`]: the user's mistakes come back as 400 with the reason,
 //! server faults as 500 with a generic text (details go to the log).
 
+mod api;
 pub mod error;
 
 use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use query::QueryEngine;
 use schemas::auth::{Access, Tokens};
@@ -24,6 +27,8 @@ pub use error::ApiError;
 pub struct AppState {
     pub engine: QueryEngine,
     pub tokens: Tokens,
+    /// The detection rules the server runs (for `/api/rules`).
+    pub rules: std::sync::Arc<query::detect::RuleSet>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -35,6 +40,11 @@ pub struct SqlRequest {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/sql", post(run_sql))
+        .route("/api/sessions", get(api::sessions))
+        .route("/api/sessions/{id}", get(api::session))
+        .route("/api/findings", get(api::findings))
+        .route("/api/rules", get(api::rules))
+        .route("/api/check", post(api::check))
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
         .with_state(state)
 }
@@ -76,7 +86,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("tables")).unwrap();
         let engine = QueryEngine::offline(dir.path()).await.unwrap();
-        (router(AppState { engine, tokens }), dir)
+        let rules = std::sync::Arc::new(query::detect::RuleSet::defaults());
+        (router(AppState { engine, tokens, rules }), dir)
     }
 
     async fn call(

@@ -120,6 +120,71 @@ impl Signal {
     }
 }
 
+/// The first byte of a record that carries rows of a derived table (see
+/// [`RowsPayload`]); export requests start with their [`Signal`].
+pub const ROWS_TAG: u8 = 0x10;
+
+/// What a WAL record carries: an export request ([`Payload`]) or rows Vigil
+/// derived itself ([`RowsPayload`]: detection passes).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    Export(Payload),
+    Rows(RowsPayload),
+}
+
+impl Record {
+    pub fn decode(bytes: &[u8]) -> Result<Self, WalError> {
+        match bytes.first() {
+            Some(&ROWS_TAG) => RowsPayload::decode(bytes).map(Record::Rows),
+            _ => Payload::decode(bytes).map(Record::Export),
+        }
+    }
+}
+
+/// Rows of one derived table (`findings`), as one Arrow IPC stream: the rows
+/// the detector wrote are replayed as they were, not recomputed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowsPayload {
+    pub table: String,
+    /// An Arrow IPC stream with one batch.
+    pub ipc: Vec<u8>,
+}
+
+impl RowsPayload {
+    pub fn encode(&self) -> Vec<u8> {
+        let name = self.table.as_bytes();
+        let len = u8::try_from(name.len()).expect("table names are short");
+        let mut out = Vec::with_capacity(2 + name.len() + self.ipc.len());
+        out.push(ROWS_TAG);
+        out.push(len);
+        out.extend_from_slice(name);
+        out.extend_from_slice(&self.ipc);
+        out
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, WalError> {
+        let (&tag, rest) = bytes
+            .split_first()
+            .ok_or(WalError::BadPayload("empty"))?;
+        if tag != ROWS_TAG {
+            return Err(WalError::BadPayload("not a rows record"));
+        }
+        let (&len, rest) = rest
+            .split_first()
+            .ok_or(WalError::BadPayload("rows record without a table name"))?;
+        let len = usize::from(len);
+        if rest.len() < len {
+            return Err(WalError::BadPayload("rows record shorter than its table name"));
+        }
+        let table = std::str::from_utf8(&rest[..len])
+            .map_err(|_| WalError::BadPayload("table name is not UTF-8"))?;
+        Ok(RowsPayload {
+            table: table.to_string(),
+            ipc: rest[len..].to_vec(),
+        })
+    }
+}
+
 /// What a WAL record carries: the (redacted) export request in protobuf, its
 /// signal and the time it was received (used for records that have no time).
 #[derive(Debug, Clone, PartialEq)]
@@ -211,5 +276,19 @@ mod tests {
         };
         assert_eq!(Payload::decode(&p.encode()).unwrap(), p);
         assert!(Payload::decode(&[9; 10]).is_err());
+        assert_eq!(Record::decode(&p.encode()).unwrap(), Record::Export(p));
+    }
+
+    #[test]
+    fn rows_payload_round_trip_and_truncation() {
+        let r = RowsPayload {
+            table: "findings".into(),
+            ipc: vec![7, 8, 9],
+        };
+        let bytes = r.encode();
+        assert_eq!(Record::decode(&bytes).unwrap(), Record::Rows(r));
+        assert!(RowsPayload::decode(&bytes[..5]).is_err());
+        assert!(RowsPayload::decode(&[ROWS_TAG]).is_err());
+        assert!(RowsPayload::decode(&[ROWS_TAG, 2, 0xff, 0xfe]).is_err());
     }
 }

@@ -19,7 +19,7 @@ pub(crate) mod format;
 pub(crate) mod replay;
 pub(crate) mod writer;
 
-pub use format::{Payload, Signal, WalError};
+pub use format::{Payload, Record, RowsPayload, Signal, WalError};
 pub use replay::{ReplayedRecord, read_wal};
 pub use writer::{WalConfig, WalWriter};
 

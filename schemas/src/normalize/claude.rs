@@ -107,6 +107,10 @@ pub(super) fn log_event(ctx: &LogCtx<'_>) -> Option<AgentEvent> {
                 _ => a.str(claude::DECISION).and_then(|d| decision(&d)),
             };
             e.decision_source = decision_source(&raw_source);
+            // the mode the decision was made in: `bypassPermissions` means none was asked
+            e.text = a
+                .string(claude::PERMISSION_MODE)
+                .map(|m| serde_json::json!({ "permission_mode": m }).to_string());
             apply_tool_input(ctx, &mut e);
             e
         }

@@ -379,11 +379,18 @@ pub(crate) fn wrapped_script(argv: &[String]) -> Option<&str> {
 
 /// The simple commands of `cmd`, shell wrappers followed by their script's.
 pub(crate) fn shell_parts(cmd: &str) -> Vec<Part> {
+    // `simple_commands` already follows a wrapper into its script and lists
+    // the script's commands right after it; they are skipped here and walked
+    // again one level deeper so each part knows whether it is nested.
     fn walk(cmd: &str, depth: usize, out: &mut Vec<Part>) {
-        for argv in simple_commands(cmd) {
-            let script = wrapped_script(&argv)
-                .filter(|_| depth < MAX_WRAPPER_DEPTH)
-                .map(str::to_string);
+        let mut argvs = simple_commands(cmd).into_iter();
+        while let Some(argv) = argvs.next() {
+            let script = wrapped_script(&argv).map(str::to_string);
+            if let Some(script) = &script {
+                let inner = simple_commands(script).len();
+                argvs.by_ref().take(inner).for_each(drop);
+            }
+            let script = script.filter(|_| depth < MAX_WRAPPER_DEPTH);
             out.push(Part {
                 argv,
                 wrapper: script.is_some(),

@@ -1,0 +1,311 @@
+//! The JSON API and `vigil check` on recorded scenarios, through the real
+//! server and binary.
+
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::harness::{Server, vigil_bin};
+
+const CODEX_PUSH: &str = "9c81f019-dad5-7dec-8670-5e3865184677";
+const CLAUDE_PUSH: &str = "cb247c3d-156b-73ba-8a30-fca9dba05de5";
+const REVIEWED: &str = "feb588bc-1fe4-7999-80ff-b526e11a293a";
+const REVIEWER: &str = "66131476-8783-7c56-8180-985d06a75c08";
+const PUSHES: [&str; 4] = [
+    "call_1_4de35122",
+    "call_2_bf6102ab",
+    "toolu_01_aeaee983e5",
+    "toolu_02_fe77186a2d",
+];
+
+async fn loaded() -> Server {
+    let server = Server::start().await;
+    for name in ["05_force_push_retry", "10_codex_auto_review"] {
+        crate::captures::replay(&server, &fixtures::scenarios_dir().join(name)).await;
+    }
+    server.findings().await; // the detector has caught up
+    server
+}
+
+async fn get(server: &Server, path: &str) -> (u16, Value) {
+    let r = reqwest::get(format!("http://{}{path}", server.http))
+        .await
+        .expect("GET");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+fn ids(v: &Value, list: &str, key: &str) -> Vec<String> {
+    v[list]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {list} in {v}"))
+        .iter()
+        .map(|x| x[key].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sessions_chains_findings_and_rules() {
+    let server = loaded().await;
+    let mut failures = Vec::new();
+    let mut expect = |what: &str, ok: bool, detail: String| {
+        if !ok {
+            failures.push(format!("{what}: {detail}"));
+        }
+    };
+
+    // (query, sessions newest first, total)
+    let cases: [(&str, Vec<&str>, i64); 8] = [
+        ("", vec![REVIEWED, CLAUDE_PUSH, CODEX_PUSH], 3),
+        ("?include_auxiliary=true", vec![REVIEWED, REVIEWER, CLAUDE_PUSH, CODEX_PUSH], 4),
+        ("?agent=claude_code", vec![CLAUDE_PUSH], 1),
+        ("?q=force", vec![CLAUDE_PUSH, CODEX_PUSH], 2),
+        ("?q=FORCE%20origin", vec![CLAUDE_PUSH, CODEX_PUSH], 2),
+        ("?min_severity=critical", vec![], 0),
+        ("?has_findings=true&limit=1", vec![REVIEWED], 3),
+        ("?limit=2&offset=2", vec![CODEX_PUSH], 3),
+    ];
+    for (q, want, total) in cases {
+        let (status, v) = get(&server, &format!("/api/sessions{q}")).await;
+        expect(q, status == 200, format!("status {status}: {v}"));
+        let got: Vec<String> = ids(&v, "sessions", "session_id");
+        let mut got_sorted = got.clone();
+        let mut want_sorted: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+        // sessions of one scenario share their timestamps: compare as sets where order ties
+        got_sorted.sort();
+        want_sorted.sort();
+        if q.contains("limit") {
+            // which rows a page holds depends on the scenarios' times: its size does not
+            expect(q, got.len() == want.len(), format!("sessions {got:?}, want {} rows", want.len()));
+        } else {
+            expect(q, got_sorted == want_sorted, format!("sessions {got:?}, want {want:?}"));
+        }
+        expect(q, v["total"] == json!(total), format!("total {}, want {total}", v["total"]));
+    }
+    let (_, all) = get(&server, "/api/sessions").await;
+    let codex = all["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["session_id"] == CODEX_PUSH)
+        .cloned()
+        .unwrap_or_default();
+    for (k, want) in [
+        ("agent", json!("codex")),
+        ("turns", json!(1)),
+        ("tool_calls", json!(2)),
+        ("denials", json!(1)),
+        ("findings", json!(4)),
+        ("max_severity", json!("high")),
+        ("findings_by_severity", json!({"critical": 0, "high": 3, "medium": 1, "low": 0, "info": 0})),
+        ("is_auxiliary", json!(false)),
+        ("reviews_session", Value::Null),
+    ] {
+        expect(&format!("codex session {k}"), codex[k] == want, format!("{}, want {want}", codex[k]));
+    }
+
+    // the intent chain of the reviewed session
+    let (status, chain) = get(&server, &format!("/api/sessions/{REVIEWED}")).await;
+    expect("chain", status == 200, format!("status {status}"));
+    let turns = chain["turns"].as_array().cloned().unwrap_or_default();
+    let prompted: Vec<&Value> = turns.iter().filter(|t| !t["prompt"].is_null()).collect();
+    expect("chain turns", prompted.len() == 1, format!("{} prompted turns", prompted.len()));
+    let actions: Vec<Value> = turns
+        .iter()
+        .flat_map(|t| t["actions"].as_array().cloned().unwrap_or_default())
+        .collect();
+    let calls: Vec<String> = actions
+        .iter()
+        .map(|a| a["tool_call_id"].as_str().unwrap_or("").to_string())
+        .collect();
+    expect(
+        "chain actions",
+        calls == ["call_1_f648e5f7", "call_2_9cbafcf4", "call_3_d593378d", "call_4_1d2eb1d0"],
+        format!("{calls:?}"),
+    );
+    let refused = actions.iter().find(|a| a["tool_call_id"] == "call_4_1d2eb1d0").cloned().unwrap_or_default();
+    for (k, want) in [
+        ("decision", json!("deny")),
+        ("decision_source", json!("reviewer")),
+        ("ran", json!(false)),
+        ("reviewed_by", json!(REVIEWER)),
+        ("paths_written", json!(["~/.codex/config.toml"])),
+    ] {
+        expect(&format!("refused action {k}"), refused[k] == want, format!("{}, want {want}", refused[k]));
+    }
+    expect(
+        "refused action steps",
+        refused["steps"].as_array().is_some_and(|s| !s.is_empty()),
+        format!("{}", refused["steps"]),
+    );
+    expect(
+        "refused action findings",
+        refused["findings"].as_array().map(Vec::len) == Some(2),
+        format!("{}", refused["findings"]),
+    );
+    let rules: Vec<String> = ids(&chain, "findings", "rule_id");
+    let mut rules_sorted = rules.clone();
+    rules_sorted.sort();
+    expect(
+        "chain findings",
+        rules_sorted == ["credential-read", "denied-action", "self-modification"],
+        format!("{rules:?}"),
+    );
+    expect(
+        "chain auxiliary",
+        ids(&chain, "auxiliary_sessions", "session_id") == [REVIEWER],
+        format!("{}", chain["auxiliary_sessions"]),
+    );
+    let (status, v) = get(&server, "/api/sessions/no-such-session").await;
+    expect("unknown session", status == 404, format!("{status}: {v}"));
+
+    // findings
+    let (_, f) = get(&server, "/api/findings?rule=denied-then-retried").await;
+    let mut sessions = ids(&f, "findings", "session_id");
+    sessions.sort();
+    expect(
+        "denied-then-retried findings",
+        sessions == [CODEX_PUSH, CLAUDE_PUSH],
+        format!("{sessions:?}"),
+    );
+    let retried = &f["findings"][0];
+    expect(
+        "finding details",
+        retried["details"]["steps"].as_array().map(Vec::len) == Some(2),
+        format!("{}", retried["details"]),
+    );
+    let (_, f) = get(&server, &format!("/api/findings?session={CODEX_PUSH}&severity=high")).await;
+    expect("high findings of a session", f["total"] == json!(3), format!("{}", f["total"]));
+
+    // rules
+    let (_, r) = get(&server, "/api/rules").await;
+    let rule_ids = ids(&r, "rules", "id");
+    for id in [
+        "denied-action", "credential-read", "secret-exfiltration", "covert-exfiltration",
+        "download-execute", "destructive-command", "destructive-infra", "denied-then-retried",
+        "unlisted-mcp-server", "first-mcp-server", "new-egress-domain", "silent-side-effect",
+        "controls-disabled", "self-modification",
+    ] {
+        expect("rules", rule_ids.iter().any(|r| r == id), format!("{id} missing from {rule_ids:?}"));
+    }
+
+    // clear refusals of bad parameters
+    for (q, needle) in [
+        ("/api/sessions?since=yesterday", "is not a time"),
+        ("/api/sessions?limit=0", "limit"),
+        ("/api/sessions?min_severity=urgent", "severity"),
+        ("/api/findings?severity=urgent", "severity"),
+    ] {
+        let (status, v) = get(&server, q).await;
+        expect(q, status == 400, format!("status {status}: {v}"));
+        expect(q, v["error"].as_str().is_some_and(|e| e.contains(needle)), format!("{v}"));
+    }
+    assert!(failures.is_empty(), "{} failures:\n  {}", failures.len(), failures.join("\n  "));
+}
+
+/// `vigil check` with its exit status and output.
+fn check(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(vigil_bin())
+        .arg("check")
+        .args(args)
+        .env("VIGIL_LOG", "warn")
+        .output()
+        .expect("run vigil check");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn denied_calls(violations: &Value) -> Vec<String> {
+    let mut v: Vec<String> = violations
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list: {violations}"))
+        .iter()
+        .filter(|x| x["policy_decision"] == "deny")
+        .map(|x| x["tool_call_id"].as_str().unwrap_or("").to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn policy_checks_over_the_cli_and_http() {
+    let mut server = loaded().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let claude = tmp.path().join("settings.json");
+    std::fs::write(
+        &claude,
+        r#"{"permissions": {
+  "allow": ["Bash(*)", "Read(*)", "Edit(*)", "Write(*)"],
+  "deny": ["Bash(git push --force:*)", "Bash(git push -f:*)"]
+}}"#,
+    )
+    .unwrap();
+    let codex = tmp.path().join("default.rules");
+    std::fs::write(
+        &codex,
+        "prefix_rule(pattern = [\"git\", \"push\"], decision = \"forbidden\", justification = \"no pushes from agents\")\n",
+    )
+    .unwrap();
+    let harmless = tmp.path().join("harmless.rules");
+    std::fs::write(&harmless, "prefix_rule(pattern = [\"rm\", \"-rf\", \"/\"], decision = \"forbidden\")\n").unwrap();
+    let bad = tmp.path().join("bad.rules");
+    std::fs::write(&bad, "# ok\nprefix_rule(pattern = [\"git\"], decision = \"maybe\")\n").unwrap();
+    let mut pushes: Vec<String> = PUSHES.iter().map(|s| s.to_string()).collect();
+    pushes.sort();
+
+    // over HTTP, on the running server
+    let client = reqwest::Client::new();
+    let post = async |body: Value| -> (u16, Value) {
+        let r = client
+            .post(format!("http://{}/api/check", server.http))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    };
+    let content = std::fs::read_to_string(&codex).unwrap();
+    let (status, v) = post(json!({"policies": [{"name": "default.rules", "content": content}]})).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(denied_calls(&v["violations"]), pushes, "{v}");
+    assert_eq!(v["ran"], json!(2), "the -f pushes ran: {v}");
+    let first = &v["violations"][0];
+    assert_eq!(first["rule"].as_str().map(|r| r.contains("prefix_rule")), Some(true), "{first}");
+    assert_eq!(first["justification"], json!("no pushes from agents"), "{first}");
+    assert_eq!(first["line"], json!(1), "{first}");
+    let (status, v) = post(json!({"policies": [{"name": "default.rules", "content": content}], "session": CODEX_PUSH})).await;
+    assert_eq!(status, 200);
+    assert_eq!(denied_calls(&v["violations"]), ["call_1_4de35122", "call_2_bf6102ab"], "{v}");
+    let bad_text = std::fs::read_to_string(&bad).unwrap();
+    let (status, v) = post(json!({"policies": [{"name": "bad.rules", "content": bad_text}]})).await;
+    assert_eq!(status, 400, "{v}");
+    assert_eq!(v["policy_error"]["line"], json!(2), "{v}");
+    let (status, _) = post(json!({"policies": []})).await;
+    assert_eq!(status, 400);
+
+    // and from the CLI, over the stored files
+    assert!(server.terminate().success());
+    let dir = server.data_dir.display().to_string();
+    let (code, out, err) = check(&["--data-dir", &dir, "--policy", codex.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code, 1, "{out}{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(denied_calls(&v), pushes);
+    let (code, out, err) = check(&["--data-dir", &dir, "--policy", claude.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(denied_calls(&serde_json::from_str(&out).unwrap()), pushes);
+    let (code, out, err) = check(&["--data-dir", &dir, "--policy", codex.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(out.contains("call_1_4de35122") && out.contains("4 actions the policy would deny or ask about (2 of them ran)"), "{out}");
+    let (code, out, err) = check(&["--data-dir", &dir, "--policy", harmless.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("no violations"), "{out}");
+    let (code, _, err) = check(&["--data-dir", &dir, "--policy", bad.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("bad.rules:2"), "{err}");
+    let (code, _, err) = check(&["--data-dir", &dir, "--policy", codex.to_str().unwrap(), "--since", "next tuesday"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("is not a time"), "{err}");
+}

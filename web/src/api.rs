@@ -1,0 +1,574 @@
+//! The JSON API over the views: sessions and their intent chains, findings,
+//! rules and retroactive policy checks. Every answer is built from SQL over the
+//! same views a user can query (`sessions`, `agent_events`, `agent_actions`,
+//! `plan_evolution`, `findings`), so what the API shows and what SQL shows
+//! cannot disagree, and making the views fast makes the API fast.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use query::QueryEngine;
+use schemas::findings::Severity;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::{ApiError, AppState};
+
+type Object = Map<String, Value>;
+
+/// A SQL string literal.
+fn lit(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A `LIKE` pattern matching `s` anywhere, `%` and `_` in it taken literally.
+fn contains_pattern(s: &str) -> String {
+    let escaped = s
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    lit(&format!("%{escaped}%"))
+}
+
+/// The rows of a statement as JSON objects.
+async fn objects(engine: &QueryEngine, sql: &str) -> Result<Vec<Object>, ApiError> {
+    let result = engine.sql(sql).await?;
+    let v = query::format::api_json(&result)?;
+    let columns: Vec<String> = v["columns"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.as_str().map(str::to_string))
+        .collect();
+    Ok(v["rows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_array)
+        .map(|row| columns.iter().cloned().zip(row.iter().cloned()).collect())
+        .collect())
+}
+
+fn time_ns(what: &str, s: &str) -> Result<i64, ApiError> {
+    let now = schemas::Clock::now_ns(&schemas::SystemClock);
+    schemas::time::parse_instant(s, now).map_err(|e| ApiError::BadRequest(format!("{what}: {e}")))
+}
+
+fn severity(s: &str) -> Result<Severity, ApiError> {
+    Severity::parse(s).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "severity {s:?}: use one of info, low, medium, high, critical"
+        ))
+    })
+}
+
+const MAX_LIMIT: usize = 1000;
+
+fn paging(limit: Option<usize>, offset: Option<usize>) -> Result<(usize, usize), ApiError> {
+    let limit = limit.unwrap_or(50);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(ApiError::BadRequest(format!(
+            "limit must be between 1 and {MAX_LIMIT}"
+        )));
+    }
+    Ok((limit, offset.unwrap_or(0)))
+}
+
+/// Per-session finding counts, joined to `sessions`.
+const FINDING_COUNTS: &str = "SELECT session_id, count(*) AS findings, max(severity_rank) AS max_severity_rank,
+  sum(CASE WHEN severity = 'critical' THEN 1 ELSE 0 END) AS critical,
+  sum(CASE WHEN severity = 'high' THEN 1 ELSE 0 END) AS high,
+  sum(CASE WHEN severity = 'medium' THEN 1 ELSE 0 END) AS medium,
+  sum(CASE WHEN severity = 'low' THEN 1 ELSE 0 END) AS low,
+  sum(CASE WHEN severity = 'info' THEN 1 ELSE 0 END) AS info
+FROM findings GROUP BY session_id";
+
+const SESSION_COLUMNS: &str = "s.session_id, s.agent, s.agent_version, s.user_id, s.host, s.service_name, \
+  s.started, s.last_seen, s.events, s.prompts AS turns, s.tool_calls, s.denials, s.reviews_session, s.is_auxiliary, \
+  COALESCE(f.findings, 0) AS findings, COALESCE(f.critical, 0) AS critical, COALESCE(f.high, 0) AS high, \
+  COALESCE(f.medium, 0) AS medium, COALESCE(f.low, 0) AS low, COALESCE(f.info, 0) AS info, \
+  f.max_severity_rank";
+
+/// `{critical, high, …}` out of a session row's counts.
+fn shape_session(mut s: Object) -> Object {
+    let mut by = Map::new();
+    for sev in Severity::ALL.iter().rev() {
+        by.insert(
+            sev.as_str().to_string(),
+            s.remove(sev.as_str()).unwrap_or(json!(0)),
+        );
+    }
+    let max = s
+        .remove("max_severity_rank")
+        .and_then(|r| r.as_i64())
+        .and_then(|r| Severity::ALL.get((r - 1) as usize).copied());
+    s.insert("findings_by_severity".into(), Value::Object(by));
+    s.insert(
+        "max_severity".into(),
+        max.map_or(Value::Null, |m| json!(m.as_str())),
+    );
+    s
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SessionsQuery {
+    pub agent: Option<String>,
+    pub user: Option<String>,
+    pub host: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub has_findings: Option<bool>,
+    pub min_severity: Option<String>,
+    /// Text searched in prompts and commands.
+    pub q: Option<String>,
+    #[serde(default)]
+    pub include_auxiliary: bool,
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
+}
+
+/// `GET /api/sessions`: filtered, newest first, paged, with a total.
+pub async fn sessions(
+    State(state): State<AppState>,
+    Query(q): Query<SessionsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let (limit, offset) = paging(q.limit, q.offset)?;
+    let mut filters = Vec::new();
+    if !q.include_auxiliary {
+        filters.push("NOT s.is_auxiliary".to_string());
+    }
+    for (col, v) in [("agent", &q.agent), ("user_id", &q.user), ("host", &q.host)] {
+        if let Some(v) = v {
+            filters.push(format!("s.{col} = {}", lit(v)));
+        }
+    }
+    if let Some(t) = &q.since {
+        filters.push(format!("CAST(s.last_seen AS BIGINT) >= {}", time_ns("since", t)?));
+    }
+    if let Some(t) = &q.until {
+        filters.push(format!("CAST(s.started AS BIGINT) <= {}", time_ns("until", t)?));
+    }
+    match q.has_findings {
+        Some(true) => filters.push("f.findings > 0".into()),
+        Some(false) => filters.push("f.findings IS NULL".into()),
+        None => {}
+    }
+    if let Some(s) = &q.min_severity {
+        filters.push(format!("f.max_severity_rank >= {}", severity(s)?.rank()));
+    }
+    if let Some(text) = q.q.as_deref().filter(|t| !t.trim().is_empty()) {
+        let p = contains_pattern(text.trim());
+        filters.push(format!(
+            "s.session_id IN (SELECT session_id FROM agent_events \
+             WHERE (kind = 'prompt' AND text ILIKE {p}) OR command ILIKE {p})"
+        ));
+    }
+    let filter = if filters.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", filters.join(" AND "))
+    };
+    let from = format!("sessions s LEFT JOIN ({FINDING_COUNTS}) f ON f.session_id = s.session_id {filter}");
+    let total = objects(&state.engine, &format!("SELECT count(*) AS n FROM {from}")).await?;
+    let rows = objects(
+        &state.engine,
+        &format!(
+            "SELECT {SESSION_COLUMNS} FROM {from} ORDER BY s.last_seen DESC, s.session_id \
+             LIMIT {limit} OFFSET {offset}"
+        ),
+    )
+    .await?;
+    Ok(Json(json!({
+        "total": total.first().and_then(|r| r.get("n")).cloned().unwrap_or(json!(0)),
+        "limit": limit,
+        "offset": offset,
+        "sessions": rows.into_iter().map(shape_session).collect::<Vec<_>>(),
+    })))
+}
+
+const EVENT_COLUMNS: &str = "event_id, ts, position, turn_index, turn_id, kind, event_name, tool_name, \
+  tool_call_id, command, paths_read, paths_written, decision, decision_source, outcome, exit_code, \
+  output_bytes, network_host, network_decision, mcp_server, model, input_tokens, output_tokens, \
+  duration_ms, text, plan";
+
+const ACTION_COLUMNS: &str = "tool_call_id, ts, position, turn_index, tool_name, command, decision, \
+  decision_source, ran, outcome, exit_code, output_bytes, paths_read, paths_written, network_host, \
+  network_decision, mcp_server, event_ids";
+
+const FINDING_COLUMNS: &str = "finding_id, session_id, ts, rule_id, severity, severity_rank, title, \
+  description, event_ids, tool_call_ids, details";
+
+fn strings_of(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|x| x.as_str().map(str::to_string))
+        .collect()
+}
+
+fn parse_details(mut f: Object) -> Object {
+    if let Some(Value::String(d)) = f.get("details")
+        && let Ok(v) = serde_json::from_str::<Value>(d)
+    {
+        f.insert("details".into(), v);
+    }
+    f
+}
+
+/// `GET /api/sessions/{id}`: the intent chain, turn by turn.
+pub async fn session(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let e = &state.engine;
+    let sid = lit(&id);
+    let head = objects(
+        e,
+        &format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions s LEFT JOIN ({FINDING_COUNTS}) f \
+             ON f.session_id = s.session_id WHERE s.session_id = {sid}"
+        ),
+    )
+    .await?;
+    let Some(head) = head.into_iter().next() else {
+        return Err(ApiError::NotFound(format!("no session {id:?}")));
+    };
+    let events = objects(
+        e,
+        &format!("SELECT {EVENT_COLUMNS} FROM agent_events WHERE session_id = {sid} ORDER BY position"),
+    )
+    .await?;
+    let actions = objects(
+        e,
+        &format!("SELECT {ACTION_COLUMNS} FROM agent_actions WHERE session_id = {sid} ORDER BY position"),
+    )
+    .await?;
+    let findings: Vec<Object> = objects(
+        e,
+        &format!("SELECT {FINDING_COLUMNS} FROM findings WHERE session_id = {sid} ORDER BY ts, rule_id"),
+    )
+    .await?
+    .into_iter()
+    .map(parse_details)
+    .collect();
+    let reviews = objects(
+        e,
+        &format!(
+            "SELECT session_id, agent, started, last_seen, prompts, events FROM sessions \
+             WHERE reviews_session = {sid} ORDER BY started"
+        ),
+    )
+    .await?;
+    let plans = objects(
+        e,
+        &format!(
+            "SELECT revision, turn_index, position, plan, explanation, steps_added, steps_removed, \
+             steps_status_changed FROM plan_evolution WHERE session_id = {sid} ORDER BY position"
+        ),
+    )
+    .await?;
+    Ok(Json(intent_chain(
+        shape_session(head),
+        events,
+        actions,
+        findings,
+        reviews,
+        plans,
+    )))
+}
+
+/// Assembles the chain from the rows of the views (no SQL here, so it is
+/// tested on its own).
+pub(crate) fn intent_chain(
+    head: Object,
+    events: Vec<Object>,
+    actions: Vec<Object>,
+    findings: Vec<Object>,
+    reviews: Vec<Object>,
+    plans: Vec<Object>,
+) -> Value {
+    // which findings cite each event
+    let mut cited: HashMap<String, Vec<Value>> = HashMap::new();
+    for f in &findings {
+        for id in strings_of(f.get("event_ids")) {
+            cited.entry(id).or_default().push(f["finding_id"].clone());
+        }
+    }
+    let findings_of = |ids: &[String]| -> Vec<Value> {
+        let mut out: Vec<Value> = Vec::new();
+        for id in ids {
+            for f in cited.get(id).into_iter().flatten() {
+                if !out.contains(f) {
+                    out.push(f.clone());
+                }
+            }
+        }
+        out
+    };
+    let by_event: HashMap<String, &Object> = events
+        .iter()
+        .filter_map(|ev| ev.get("event_id").and_then(Value::as_str).map(|id| (id.to_string(), ev)))
+        .collect();
+    let turn_of = |o: &Object| o.get("turn_index").and_then(Value::as_i64).unwrap_or(0);
+    let mut turns: Vec<(i64, Object)> = Vec::new();
+    let turn = |t: i64, turns: &mut Vec<(i64, Object)>| -> usize {
+        if let Some(i) = turns.iter().position(|(n, _)| *n == t) {
+            return i;
+        }
+        let mut o = Map::new();
+        o.insert("turn_index".into(), json!(t));
+        for k in ["model_calls", "actions", "events"] {
+            o.insert(k.into(), json!([]));
+        }
+        o.insert("prompt".into(), Value::Null);
+        o.insert("plan".into(), Value::Null);
+        o.insert("plan_changes".into(), Value::Null);
+        turns.push((t, o));
+        turns.len() - 1
+    };
+    let push = |o: &mut Object, key: &str, v: Value| {
+        if let Some(Value::Array(a)) = o.get_mut(key) {
+            a.push(v);
+        }
+    };
+    for ev in &events {
+        let i = turn(turn_of(ev), &mut turns);
+        let o = &mut turns[i].1;
+        if o.get("turn_id").is_none() {
+            o.insert("turn_id".into(), ev.get("turn_id").cloned().unwrap_or(Value::Null));
+            o.insert("started".into(), ev.get("ts").cloned().unwrap_or(Value::Null));
+        }
+        let kind = ev.get("kind").and_then(Value::as_str).unwrap_or("");
+        let has_call = ev.get("tool_call_id").is_some_and(|c| !c.is_null());
+        match kind {
+            "prompt" if o["prompt"].is_null() => {
+                o.insert("prompt".into(), ev.get("text").cloned().unwrap_or(Value::Null));
+                o.insert("prompt_event_id".into(), ev["event_id"].clone());
+            }
+            "model_call" | "model_response" if !has_call => {
+                let mut m = Map::new();
+                for k in [
+                    "event_id", "ts", "kind", "model", "input_tokens", "output_tokens", "duration_ms",
+                    "outcome",
+                ] {
+                    m.insert(k.into(), ev.get(k).cloned().unwrap_or(Value::Null));
+                }
+                push(o, "model_calls", Value::Object(m));
+            }
+            _ if !has_call => {
+                let mut m = ev.clone();
+                m.remove("plan");
+                let id = m["event_id"].as_str().unwrap_or("").to_string();
+                m.insert("findings".into(), json!(findings_of(&[id])));
+                push(o, "events", Value::Object(m));
+            }
+            _ => {}
+        }
+    }
+    for a in &actions {
+        let i = turn(turn_of(a), &mut turns);
+        let mut m = a.clone();
+        let ids = strings_of(a.get("event_ids"));
+        let silent = a.get("ran") == Some(&json!(true)) && a.get("output_bytes") == Some(&json!(0));
+        m.insert("silent".into(), json!(silent));
+        // decision → execution → result: the call's records in session order
+        let steps: Vec<Value> = ids
+            .iter()
+            .filter_map(|id| by_event.get(id))
+            .map(|ev| {
+                let mut s = Map::new();
+                for k in [
+                    "event_id", "ts", "kind", "event_name", "decision", "decision_source", "outcome",
+                    "exit_code", "output_bytes", "network_decision", "duration_ms", "text",
+                ] {
+                    if let Some(v) = ev.get(k).filter(|v| !v.is_null()) {
+                        s.insert(k.into(), v.clone());
+                    }
+                }
+                Value::Object(s)
+            })
+            .collect();
+        m.insert("steps".into(), Value::Array(steps));
+        m.insert("findings".into(), json!(findings_of(&ids)));
+        // a reviewer conversation reviewed the action it decided: the latest
+        // review started at or before the decision
+        let reviewed_by = (a.get("decision_source") == Some(&json!("reviewer")))
+            .then(|| {
+                let ts = a.get("ts").and_then(Value::as_str).unwrap_or("");
+                reviews
+                    .iter()
+                    .filter(|r| r.get("started").and_then(Value::as_str).unwrap_or("") <= ts)
+                    .next_back()
+                    .or(reviews.first())
+                    .map(|r| r["session_id"].clone())
+            })
+            .flatten();
+        m.insert("reviewed_by".into(), reviewed_by.unwrap_or(Value::Null));
+        push(&mut turns[i].1, "actions", Value::Object(m));
+    }
+    // the plan as it stood after each turn, and how it changed since the last turn
+    turns.sort_by_key(|(n, _)| *n);
+    let mut previous: Option<String> = None;
+    for (n, o) in &mut turns {
+        let latest = plans
+            .iter()
+            .filter(|p| p.get("turn_index").and_then(Value::as_i64).unwrap_or(0) <= *n)
+            .next_back();
+        let Some(p) = latest else { continue };
+        let plan = p.get("plan").and_then(Value::as_str).unwrap_or("[]").to_string();
+        o.insert(
+            "plan".into(),
+            serde_json::from_str(&plan).unwrap_or(Value::Null),
+        );
+        let changed = previous.as_deref() != Some(plan.as_str());
+        if changed {
+            let d = schemas::plan::diff(previous.as_deref(), &plan);
+            o.insert(
+                "plan_changes".into(),
+                json!({"added": d.added, "removed": d.removed, "status_changed": d.status_changed}),
+            );
+        }
+        previous = Some(plan);
+    }
+    json!({
+        "session": head,
+        "turns": turns.into_iter().map(|(_, o)| Value::Object(o)).collect::<Vec<_>>(),
+        "findings": findings,
+        "auxiliary_sessions": reviews,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FindingsQuery {
+    pub rule: Option<String>,
+    /// Minimum severity.
+    pub severity: Option<String>,
+    pub session: Option<String>,
+    pub agent: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
+}
+
+/// `GET /api/findings`: newest first, paged, with a total.
+pub async fn findings(
+    State(state): State<AppState>,
+    Query(q): Query<FindingsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let (limit, offset) = paging(q.limit, q.offset)?;
+    let mut filters = Vec::new();
+    if let Some(r) = &q.rule {
+        filters.push(format!("f.rule_id = {}", lit(r)));
+    }
+    if let Some(s) = &q.severity {
+        filters.push(format!("f.severity_rank >= {}", severity(s)?.rank()));
+    }
+    if let Some(s) = &q.session {
+        filters.push(format!("f.session_id = {}", lit(s)));
+    }
+    if let Some(a) = &q.agent {
+        filters.push(format!("s.agent = {}", lit(a)));
+    }
+    if let Some(t) = &q.since {
+        filters.push(format!("CAST(f.ts AS BIGINT) >= {}", time_ns("since", t)?));
+    }
+    if let Some(t) = &q.until {
+        filters.push(format!("CAST(f.ts AS BIGINT) <= {}", time_ns("until", t)?));
+    }
+    let filter = if filters.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", filters.join(" AND "))
+    };
+    let from = format!("findings f LEFT JOIN sessions s ON s.session_id = f.session_id {filter}");
+    let total = objects(&state.engine, &format!("SELECT count(*) AS n FROM {from}")).await?;
+    let cols = FINDING_COLUMNS
+        .split(", ")
+        .map(|c| format!("f.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows = objects(
+        &state.engine,
+        &format!(
+            "SELECT {cols}, s.agent, s.user_id, s.host FROM {from} \
+             ORDER BY f.ts DESC, f.finding_id LIMIT {limit} OFFSET {offset}"
+        ),
+    )
+    .await?;
+    Ok(Json(json!({
+        "total": total.first().and_then(|r| r.get("n")).cloned().unwrap_or(json!(0)),
+        "limit": limit,
+        "offset": offset,
+        "findings": rows.into_iter().map(parse_details).collect::<Vec<_>>(),
+    })))
+}
+
+/// `GET /api/rules`: every loaded rule with its definition.
+pub async fn rules(State(state): State<AppState>) -> Json<Value> {
+    let rules: Vec<Value> = state
+        .rules
+        .rules()
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "title": r.title,
+                "severity": r.severity.as_str(),
+                "description": r.description,
+                "source": r.source,
+                "format": match r.body { query::detect::RuleBody::Sigma => "sigma", _ => "toml" },
+                "definition": r.definition,
+            })
+        })
+        .collect();
+    Json(json!({ "digest": state.rules.digest(), "rules": rules }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CheckRequest {
+    /// Policy files by name (the name tells `.json` settings from `.rules`).
+    pub policies: Vec<PolicyFile>,
+    pub session: Option<String>,
+    pub since: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PolicyFile {
+    pub name: String,
+    pub content: String,
+}
+
+/// `POST /api/check`: `{"policies": [{"name", "content"}], "session"?, "since"?}`
+/// → the actions the policies would deny or ask about.
+pub async fn check(
+    State(state): State<AppState>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let req: CheckRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "expected {{\"policies\": [{{\"name\": \"settings.json\", \"content\": \"…\"}}], \"session\"?, \"since\"?}}: {e}"
+        ))
+    })?;
+    if req.policies.is_empty() {
+        return Err(ApiError::BadRequest("no policies given".into()));
+    }
+    let mut set = schemas::policy::PolicySet::new(Vec::new());
+    for p in &req.policies {
+        let policy = schemas::policy::Policy::parse(&p.name, &p.content).map_err(|e| {
+            ApiError::Policy(json!({"file": e.file, "line": e.line, "reason": e.reason}), e.to_string())
+        })?;
+        set.push(policy);
+    }
+    let scope = query::check::CheckScope {
+        session_id: req.session.clone(),
+        since_ns: req.since.as_deref().map(|t| time_ns("since", t)).transpose()?,
+    };
+    let violations = query::check::check(&state.engine, &set, &scope).await?;
+    Ok(Json(json!({
+        "violations": violations,
+        "count": violations.len(),
+        "ran": violations.iter().filter(|v| v.ran).count(),
+    })))
+}
