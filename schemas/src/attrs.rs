@@ -194,6 +194,20 @@ keys! {
         EVENT_CONTENT = "gen_ai.event.content",
     }
     names {
+        /// Fields of the messages in `gen_ai.input.messages` / `gen_ai.output.messages`
+        /// and in the bodies of the per-message events.
+        MSG_ROLE = "role",
+        MSG_PARTS = "parts",
+        MSG_CONTENT = "content",
+        MSG_MESSAGE = "message",
+        MSG_TOOL_CALLS = "tool_calls",
+        MSG_FUNCTION = "function",
+        MSG_ID = "id",
+        MSG_NAME = "name",
+        MSG_ARGUMENTS = "arguments",
+        PART_TYPE = "type",
+        PART_TYPE_TOOL_CALL = "tool_call",
+        ROLE_USER = "user",
         OP_CHAT = "chat",
         OP_TEXT_COMPLETION = "text_completion",
         OP_GENERATE_CONTENT = "generate_content",
@@ -206,6 +220,7 @@ keys! {
         EVENT_CHOICE = "gen_ai.choice",
         EVENT_TOOL_MESSAGE = "gen_ai.tool.message",
         EVENT_OPERATION_DETAILS = "gen_ai.client.inference.operation.details",
+        EVENT_SYSTEM_MESSAGE = "gen_ai.system.message",
     }
 }
 
@@ -216,6 +231,9 @@ keys! {
         SESSION_ID = "mcp.session.id",
         /// Not in the conventions; several instrumentations send it.
         SERVER_NAME = "mcp.server.name",
+        /// JSON-RPC conventions: the request id, the only id of a call on the `mcp`
+        /// SDK's server spans.
+        JSONRPC_REQUEST_ID = "jsonrpc.request.id",
     }
     names {
         METHOD_TOOLS_CALL = "tools/call",
@@ -235,6 +253,7 @@ keys! {
         INPUT_VALUE = "input.value",
         OUTPUT_VALUE = "output.value",
         TOOL_NAME = "tool.name",
+        /// The tool's JSON **schema**, not the call's arguments: never read as arguments.
         TOOL_PARAMETERS = "tool.parameters",
         TOOL_CALL_ID = "tool_call.id",
     }
@@ -242,6 +261,46 @@ keys! {
         KIND_LLM = "LLM",
         KIND_AGENT = "AGENT",
         KIND_TOOL = "TOOL",
+        /// Flattened messages: `llm.output_messages.N.message.tool_calls.M.tool_call.id`, …
+        OUTPUT_MESSAGES_PREFIX = "llm.output_messages.",
+        INPUT_MESSAGES_PREFIX = "llm.input_messages.",
+        MESSAGE_TOOL_CALLS = "message.tool_calls.",
+        TOOL_CALL_ID_FIELD = "tool_call.id",
+        TOOL_CALL_NAME_FIELD = "tool_call.function.name",
+        TOOL_CALL_ARGUMENTS_FIELD = "tool_call.function.arguments",
+    }
+}
+
+keys! {
+    /// Traceloop / OpenLLMetry (`traceloop-sdk` and its `opentelemetry-instrumentation-*`).
+    pub mod traceloop {
+        SPAN_KIND = "traceloop.span.kind",
+        ENTITY_NAME = "traceloop.entity.name",
+        /// JSON `{"args": [...], "kwargs": {...}}` of the decorated function.
+        ENTITY_INPUT = "traceloop.entity.input",
+        ENTITY_OUTPUT = "traceloop.entity.output",
+        /// `Traceloop.set_association_properties({"session_id": …})`.
+        SESSION_ID = "traceloop.association.properties.session_id",
+        /// OpenLLMetry model-call spans: `chat`, `completion`, `embedding`.
+        LLM_REQUEST_TYPE = "llm.request.type",
+    }
+    names {
+        /// Every Traceloop attribute starts with this.
+        KEY_PREFIX = "traceloop.",
+        KIND_TOOL = "tool",
+        KIND_WORKFLOW = "workflow",
+        KIND_AGENT = "agent",
+        REQUEST_TYPE_CHAT = "chat",
+        REQUEST_TYPE_COMPLETION = "completion",
+        INPUT_ARGS = "args",
+        INPUT_KWARGS = "kwargs",
+        /// Flattened messages: `gen_ai.completion.N.tool_calls.M.id` / `.name` / `.arguments`.
+        COMPLETION_PREFIX = "gen_ai.completion.",
+        PROMPT_PREFIX = "gen_ai.prompt.",
+        TOOL_CALLS = "tool_calls.",
+        TOOL_CALL_ID_FIELD = "id",
+        TOOL_CALL_NAME_FIELD = "name",
+        TOOL_CALL_ARGUMENTS_FIELD = "arguments",
     }
 }
 
@@ -262,6 +321,7 @@ mod tests {
             ("genai", super::genai::ALL),
             ("mcp", super::mcp::ALL),
             ("openinference", super::openinference::ALL),
+            ("traceloop", super::traceloop::ALL),
         ] {
             for k in keys {
                 // `key`, or `key = value` inside one code span

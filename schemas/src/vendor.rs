@@ -3,7 +3,7 @@
 
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 
-use crate::attrs::{claude, codex, openinference};
+use crate::attrs::{claude, codex, openinference, traceloop};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Vendor {
@@ -13,6 +13,8 @@ pub enum Vendor {
     ClaudeCode,
     /// OpenInference instrumentations (`openinference.span.kind`).
     OpenInference,
+    /// Traceloop / OpenLLMetry (`traceloop.*`, with or without `gen_ai.*`).
+    Traceloop,
     /// OpenTelemetry GenAI semantic conventions (`gen_ai.*`).
     GenAi,
     /// OpenTelemetry MCP conventions (`mcp.*`) without `gen_ai.*`.
@@ -33,17 +35,29 @@ impl Vendor {
             return Vendor::ClaudeCode;
         }
         let mut vendor = Vendor::Otel;
+        let mut traceloop = false;
         for kv in attrs {
             if kv.key == openinference::SPAN_KIND {
                 return Vendor::OpenInference;
             }
-            if kv.key.starts_with("gen_ai.") {
+            if kv.key.starts_with(traceloop::KEY_PREFIX) {
+                traceloop = true;
+            } else if kv.key.starts_with("gen_ai.") {
                 vendor = Vendor::GenAi;
             } else if kv.key.starts_with("mcp.") && vendor == Vendor::Otel {
                 vendor = Vendor::Mcp;
             }
         }
-        vendor
+        if traceloop { Vendor::Traceloop } else { vendor }
+    }
+
+    /// Whether the GenAI / MCP / OpenInference / Traceloop mapper reads this
+    /// vendor's records (the vendor-neutral conventions, any app).
+    pub const fn is_generic(self) -> bool {
+        matches!(
+            self,
+            Vendor::GenAi | Vendor::Mcp | Vendor::OpenInference | Vendor::Traceloop | Vendor::Otel
+        )
     }
 
     /// The label stored in the raw tables' `vendor` column.
@@ -52,6 +66,7 @@ impl Vendor {
             Vendor::Codex => "codex",
             Vendor::ClaudeCode => "claude_code",
             Vendor::OpenInference => "openinference",
+            Vendor::Traceloop => "traceloop",
             Vendor::GenAi => "genai",
             Vendor::Mcp => "mcp",
             Vendor::Otel => "otel",
@@ -74,7 +89,7 @@ mod tests {
 
     #[test]
     fn detection_table() {
-        let cases: [(&str, &str, Vec<KeyValue>, Vendor); 8] = [
+        let cases: [(&str, &str, Vec<KeyValue>, Vendor); 10] = [
             ("codex_exec", "", vec![], Vendor::Codex),
             ("", "codex_otel.log_only", vec![], Vendor::Codex),
             ("claude-code", "", vec![], Vendor::ClaudeCode),
@@ -97,6 +112,18 @@ mod tests {
                 "",
                 vec![key("gen_ai.x"), key("openinference.span.kind")],
                 Vendor::OpenInference,
+            ),
+            (
+                "app",
+                "",
+                vec![key("gen_ai.system"), key("traceloop.workflow.name")],
+                Vendor::Traceloop,
+            ),
+            (
+                "app",
+                "",
+                vec![key("traceloop.span.kind")],
+                Vendor::Traceloop,
             ),
         ];
         for (svc, scope, attrs, want) in cases {

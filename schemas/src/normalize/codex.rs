@@ -38,12 +38,18 @@ fn policy_rejection(output: &str) -> bool {
         || output.contains("rejected by policy")
 }
 
-/// Output text of a call the user or reviewer refused (a `tool_decision` says who).
-fn declined(output: &str) -> bool {
+/// Who refused a call, from the output Codex gives the model: the automated
+/// reviewer or the user. Its `tool_decision` says the same, so the result row
+/// carries that decider too, and never contradicts the action it belongs to.
+fn declined_by(output: &str) -> Option<&'static str> {
     let o = output.to_ascii_lowercase();
-    o.contains("rejected due to unacceptable risk")
-        || o.contains("rejected by user")
-        || o.contains("user rejected")
+    if o.contains("rejected due to unacceptable risk") {
+        Some("reviewer")
+    } else if o.contains("rejected by user") || o.contains("user rejected") {
+        Some("user")
+    } else {
+        None
+    }
 }
 
 fn common(ctx: &LogCtx<'_>, kind: &'static str) -> AgentEvent {
@@ -186,12 +192,19 @@ fn tool_result(ctx: &LogCtx<'_>) -> AgentEvent {
     }
     let output = a.string(codex::OUTPUT).unwrap_or_default();
     let success = a.bool(codex::SUCCESS);
-    if success == Some(false) && policy_rejection(&output) {
+    // the decider's own words first: a reviewer's rationale may quote anything,
+    // "approval policy is Never" included
+    let declined = (success == Some(false))
+        .then(|| declined_by(&output))
+        .flatten();
+    if let Some(decider) = declined {
+        e.decision = Some("deny");
+        e.decision_source = Some(decider);
+        e.outcome = Some("rejected".into());
+    } else if success == Some(false) && policy_rejection(&output) {
         // refused by exec policy / approval policy: never spawned, no decision event
         e.decision = Some("deny");
         e.decision_source = Some("policy");
-        e.outcome = Some("rejected".into());
-    } else if success == Some(false) && declined(&output) {
         e.outcome = Some("rejected".into());
     } else {
         e.outcome = success.map(|s| if s { "success" } else { "failure" }.to_string());

@@ -2,15 +2,20 @@
 //! time always give the same rows (replay and `vigil reindex` rely on it).
 //!
 //! One raw record gives at most one event (a few give none: model-traffic
-//! chatter, start-up phases). Facts spread over several records of one action
-//! (decision, span, result) share `tool_call_id` and are merged by the
-//! `agent_actions` view, because they arrive in any order and in different
-//! requests. Which vendor a record comes from is decided by its resource and
+//! chatter, start-up phases, records that repeat another). Facts spread over
+//! several records of one action (decision, span, result) share `tool_call_id`
+//! and are merged by the `agent_actions` view, because they arrive in any order
+//! and in different requests. Where a record lacks the id or the session that
+//! another record of the same request gives (GenAI apps, Claude's child spans),
+//! the request is read twice: once to collect, once to build the rows. Rows of a
+//! request that repeat each other (same session and event id) are kept once, the
+//! earliest. Which vendor a record comes from is decided by its resource and
 //! scope ([`Vendor::detect`]); see docs/vendors.md for every field.
 
 mod claude;
 mod codex;
 mod genai;
+pub mod model_calls;
 pub mod shell;
 pub mod tools;
 pub mod values;
@@ -248,23 +253,63 @@ fn each_record<R: ResourceLevel>(
     }
 }
 
+/// Keeps one row of each (session, event id), the earliest, in the original
+/// order: the GenAI per-message events re-send the history with every model call,
+/// and the copy that stays decides the message's time (hence its turn).
+fn keep_first_copies(events: &mut Vec<AgentEvent>) {
+    let mut earliest: std::collections::HashMap<(Option<String>, String), usize> =
+        std::collections::HashMap::with_capacity(events.len());
+    for (i, e) in events.iter().enumerate() {
+        let key = (e.session_id.clone(), e.event_id.clone());
+        match earliest.get(&key) {
+            Some(&j) if events[j].ts <= e.ts => {}
+            _ => {
+                earliest.insert(key, i);
+            }
+        }
+    }
+    if earliest.len() == events.len() {
+        return;
+    }
+    let keep: std::collections::HashSet<usize> = earliest.into_values().collect();
+    let mut i = 0;
+    events.retain(|_| {
+        let kept = keep.contains(&i);
+        i += 1;
+        kept
+    });
+}
+
 /// `agent_events` rows for a logs request.
 pub fn from_logs(req: &ExportLogsServiceRequest, ingest_ns: i64) -> Vec<AgentEvent> {
+    let mut generic = genai::RequestFacts::default();
+    each_record(&req.resource_logs, ingest_ns, |vendor, ctx| {
+        if vendor.is_generic() {
+            generic.observe_log(ctx);
+        }
+    });
+    generic.resolve();
     let mut out = Vec::new();
     each_record(&req.resource_logs, ingest_ns, |vendor, ctx| {
         out.extend(match vendor {
             Vendor::Codex => codex::log_event(ctx),
             Vendor::ClaudeCode => claude::log_event(ctx),
-            Vendor::GenAi | Vendor::Mcp | Vendor::OpenInference | Vendor::Otel => {
-                genai::log_event(ctx)
-            }
+            _ => genai::log_event(ctx, &mut generic),
         })
     });
+    keep_first_copies(&mut out);
     out
 }
 
 /// `agent_events` rows for a traces request.
 pub fn from_spans(req: &ExportTraceServiceRequest, ingest_ns: i64) -> Vec<AgentEvent> {
+    let mut generic = genai::RequestFacts::default();
+    each_record(&req.resource_spans, ingest_ns, |vendor, ctx| {
+        if vendor.is_generic() {
+            generic.observe_span(ctx);
+        }
+    });
+    generic.resolve();
     let mut out = Vec::new();
     let mut claude_spans = false;
     each_record(&req.resource_spans, ingest_ns, |vendor, ctx| {
@@ -274,14 +319,13 @@ pub fn from_spans(req: &ExportTraceServiceRequest, ingest_ns: i64) -> Vec<AgentE
                 claude_spans = true;
                 claude::span_event(ctx)
             }
-            Vendor::GenAi | Vendor::Mcp | Vendor::OpenInference | Vendor::Otel => {
-                genai::span_event(ctx)
-            }
+            _ => genai::span_event(ctx, &generic),
         })
     });
     if claude_spans {
         claude::link_children_to_tools(&mut out);
     }
+    keep_first_copies(&mut out);
     out
 }
 
@@ -298,5 +342,7 @@ pub fn to_batch(events: &[AgentEvent]) -> Result<Option<RecordBatch>, ArrowError
     b.finish().map(Some)
 }
 
+#[cfg(test)]
+mod scenario_tests;
 #[cfg(test)]
 mod tests;

@@ -568,32 +568,273 @@ fn genai_refused_tool_is_an_app_deny_and_mcp_has_a_server() {
     );
 }
 
-#[test]
-fn genai_message_events_repeated_in_history_share_an_id() {
-    let msg = |t: u64| LogRecord {
-        time_unix_nano: t,
-        event_name: "gen_ai.user.message".into(),
+/// A GenAI per-message event of the model call `span`, with a kvlist body.
+fn genai_msg(name: &str, span: u8, t: u64, body: Vec<KeyValue>) -> LogRecord {
+    LogRecord {
+        observed_time_unix_nano: t,
+        event_name: name.into(),
+        trace_id: vec![7; 16],
+        span_id: vec![span; 8],
         body: Some(AnyValue {
             value: Some(Value::KvlistValue(
-                opentelemetry_proto::tonic::common::v1::KeyValueList {
-                    values: vec![kv("content", s("fix the bug"))],
-                },
+                opentelemetry_proto::tonic::common::v1::KeyValueList { values: body },
             )),
         }),
-        attributes: vec![kv("gen_ai.conversation.id", s("c1"))],
+        attributes: vec![kv("gen_ai.system", s("openai"))],
         ..Default::default()
+    }
+}
+
+fn kvlist(values: Vec<KeyValue>) -> Option<AnyValue> {
+    Some(AnyValue {
+        value: Some(Value::KvlistValue(
+            opentelemetry_proto::tonic::common::v1::KeyValueList { values },
+        )),
+    })
+}
+
+fn array(values: Vec<Option<AnyValue>>) -> Option<AnyValue> {
+    Some(AnyValue {
+        value: Some(Value::ArrayValue(
+            opentelemetry_proto::tonic::common::v1::ArrayValue {
+                values: values.into_iter().flatten().collect(),
+            },
+        )),
+    })
+}
+
+/// openai-v2 2.3b0: every call re-sends the history as events; the choice is the
+/// assistant message the next call repeats.
+#[test]
+fn genai_message_events_collapse_by_position_and_keep_questions_asked_twice() {
+    let question = || vec![kv("content", s("Is the nightly build green?"))];
+    let tool_call = |id: &str| {
+        vec![kv(
+            "tool_calls",
+            array(vec![kvlist(vec![
+                kv("id", s(id)),
+                kv("type", s("function")),
+                kv(
+                    "function",
+                    kvlist(vec![
+                        kv("name", s("get_build_status")),
+                        kv("arguments", s(r#"{"pipeline":"nightly"}"#)),
+                    ]),
+                ),
+            ])]),
+        )]
+    };
+    let choice_calling = |id: &str| {
+        vec![
+            kv("index", s("0")),
+            kv(
+                "message",
+                kvlist([vec![kv("role", s("assistant"))], tool_call(id)].concat()),
+            ),
+        ]
+    };
+    let system = || vec![kv("content", s("You are the on-call assistant."))];
+    let result = |id: &str, text: &str| vec![kv("content", s(text)), kv("id", s(id))];
+    let answer = || vec![kv("content", s("Yes: #412 passed."))];
+    let records = vec![
+        // call 1 (span 1): asks for the tool
+        genai_msg("gen_ai.system.message", 1, 10, system()),
+        genai_msg("gen_ai.user.message", 1, 11, question()),
+        genai_msg("gen_ai.choice", 1, 12, choice_calling("call_a")),
+        // call 2 (span 2): history with the tool's result, answers
+        genai_msg("gen_ai.system.message", 2, 20, system()),
+        genai_msg("gen_ai.user.message", 2, 21, question()),
+        genai_msg("gen_ai.assistant.message", 2, 22, tool_call("call_a")),
+        genai_msg(
+            "gen_ai.tool.message",
+            2,
+            23,
+            result("call_a", "#412: passed"),
+        ),
+        genai_msg(
+            "gen_ai.choice",
+            2,
+            24,
+            vec![kv("message", kvlist(answer()))],
+        ),
+        // call 3 (span 3): the same question asked again, at position 5
+        genai_msg("gen_ai.system.message", 3, 30, system()),
+        genai_msg("gen_ai.user.message", 3, 31, question()),
+        genai_msg("gen_ai.assistant.message", 3, 32, tool_call("call_a")),
+        genai_msg(
+            "gen_ai.tool.message",
+            3,
+            33,
+            result("call_a", "#412: passed"),
+        ),
+        genai_msg("gen_ai.assistant.message", 3, 34, answer()),
+        genai_msg("gen_ai.user.message", 3, 35, question()),
+        genai_msg("gen_ai.choice", 3, 36, choice_calling("call_b")),
+    ];
+    let ev = from_logs(
+        &logs(
+            "ops-agent",
+            "opentelemetry.instrumentation.openai_v2",
+            records,
+        ),
+        0,
+    );
+    let rows: Vec<(&str, i64, Option<&str>)> = ev
+        .iter()
+        .map(|e| (e.kind, e.ts, e.tool_call_id.as_deref()))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("prompt", 11, None),
+            ("model_response", 12, None),
+            ("tool_result", 23, Some("call_a")),
+            ("model_response", 24, None),
+            ("prompt", 35, None),
+            ("model_response", 36, None),
+        ],
+        "one row per message, the earliest copy; the second question stays"
+    );
+    let trace = "07070707070707070707070707070707";
+    assert!(ev.iter().all(|e| e.session_id.as_deref() == Some(trace)));
+    assert_ne!(ev[0].event_id, ev[4].event_id);
+    assert_eq!(ev[0].text.as_deref(), Some("Is the nightly build green?"));
+    assert_eq!(ev[3].text.as_deref(), Some("Yes: #412 passed."));
+    let t = &ev[2];
+    assert_eq!(t.tool_name.as_deref(), Some("get_build_status"));
+    assert_eq!(
+        t.command.as_deref(),
+        Some(r#"get_build_status {"pipeline":"nightly"}"#)
+    );
+    assert_eq!(t.paths_read, Vec::<String>::new());
+    assert_eq!(t.paths_written, Vec::<String>::new());
+    assert_eq!(t.network_host, None);
+    assert_eq!((t.decision, t.decision_source), (None, None));
+    assert_eq!(t.outcome.as_deref(), Some("success"));
+    assert_eq!(t.output_bytes, Some(12));
+    assert_eq!(t.agent.as_deref(), Some("ops-agent"));
+    let again = from_logs(
+        &logs(
+            "ops-agent",
+            "opentelemetry.instrumentation.openai_v2",
+            vec![LogRecord {
+                trace_id: vec![8; 16],
+                ..genai_msg("gen_ai.user.message", 1, 99, question())
+            }],
+        ),
+        0,
+    );
+    assert_ne!(
+        again[0].session_id, ev[0].session_id,
+        "another trace without a conversation id is another conversation"
+    );
+}
+
+#[test]
+fn genai_messages_with_a_conversation_id_collapse_across_model_calls() {
+    let msg = |span: u8, t: u64| LogRecord {
+        attributes: vec![kv("gen_ai.conversation.id", s("c1"))],
+        ..genai_msg(
+            "gen_ai.user.message",
+            span,
+            t,
+            vec![kv("content", s("fix the bug"))],
+        )
     };
     let ev = from_logs(
         &logs(
             "app",
             "opentelemetry.instrumentation.openai_v2",
-            vec![msg(1), msg(2)],
+            vec![msg(1, 5), msg(2, 6)],
         ),
         0,
     );
-    assert_eq!(ev.len(), 2);
-    assert_eq!(ev[0].event_id, ev[1].event_id);
+    assert_eq!(ev.len(), 1, "{ev:#?}");
+    assert_eq!(ev[0].ts, 5);
+    assert_eq!(ev[0].session_id.as_deref(), Some("c1"));
     assert_eq!(ev[0].text.as_deref(), Some("fix the bug"));
+    // a tool message that refuses is an app deny
+    let refused = from_logs(
+        &logs(
+            "app",
+            "x",
+            vec![genai_msg(
+                "gen_ai.tool.message",
+                1,
+                5,
+                vec![
+                    kv("content", s("blocked: outside the workspace")),
+                    kv("id", s("c9")),
+                ],
+            )],
+        ),
+        0,
+    );
+    assert_eq!(
+        (
+            refused[0].decision,
+            refused[0].decision_source,
+            refused[0].outcome.as_deref(),
+            refused[0].tool_name.as_deref()
+        ),
+        (Some("deny"), Some("app"), Some("rejected"), None)
+    );
+}
+
+#[test]
+fn genai_operation_details_with_a_span_give_no_second_model_call() {
+    let details = |span: Vec<u8>| LogRecord {
+        observed_time_unix_nano: 5,
+        event_name: "gen_ai.client.inference.operation.details".into(),
+        trace_id: vec![7; 16],
+        span_id: span,
+        attributes: vec![
+            kv("gen_ai.operation.name", s("chat")),
+            kv("gen_ai.provider.name", s("openai")),
+            kv("gen_ai.response.model", s("gpt-4o-mini-2024-07-18")),
+            kv("gen_ai.usage.input_tokens", s("730")),
+            kv("gen_ai.usage.output_tokens", s("25")),
+        ],
+        ..Default::default()
+    };
+    let with_span = from_logs(
+        &logs(
+            "support-agent",
+            "opentelemetry.util.genai.handler",
+            vec![details(vec![3; 8])],
+        ),
+        0,
+    );
+    assert_eq!(with_span, vec![], "its chat span is the model call");
+    let alone = from_logs(
+        &logs(
+            "support-agent",
+            "opentelemetry.util.genai.handler",
+            vec![details(vec![])],
+        ),
+        0,
+    );
+    let e = &alone[0];
+    assert_eq!(
+        (
+            e.kind,
+            e.model.as_deref(),
+            e.input_tokens,
+            e.output_tokens,
+            e.text.as_deref()
+        ),
+        (
+            "model_call",
+            Some("gpt-4o-mini-2024-07-18"),
+            Some(730),
+            Some(25),
+            Some("openai")
+        )
+    );
+    assert_eq!(
+        e.session_id.as_deref(),
+        Some("07070707070707070707070707070707")
+    );
 }
 
 #[test]
@@ -705,4 +946,616 @@ fn claude_event_name_from_the_body_when_the_attribute_is_missing() {
     rec.attributes.retain(|kv| kv.key != "event.name");
     let ev = claude_events(vec![rec]);
     assert_eq!((ev[0].kind, ev[0].text.as_deref()), ("prompt", Some("hi")));
+}
+
+fn at(start_ns: u64, span: Span) -> Span {
+    Span {
+        start_time_unix_nano: start_ns,
+        end_time_unix_nano: start_ns + 1_000_000,
+        ..span
+    }
+}
+
+/// The facts of a tool row that `agent_actions` reads, for whole-row assertions.
+fn tool_row(e: &AgentEvent) -> serde_json::Value {
+    serde_json::json!({
+        "kind": e.kind,
+        "session_id": e.session_id,
+        "tool_name": e.tool_name,
+        "tool_call_id": e.tool_call_id,
+        "command": e.command,
+        "paths_read": e.paths_read,
+        "paths_written": e.paths_written,
+        "network_host": e.network_host,
+        "mcp_server": e.mcp_server,
+        "decision": e.decision,
+        "decision_source": e.decision_source,
+        "outcome": e.outcome,
+        "output_bytes": e.output_bytes,
+    })
+}
+
+/// openai-v2 2.4b0 with util-genai: chat spans carry the messages but no
+/// conversation id; the app's `execute_tool` span may lack the call id and the
+/// arguments (agent frameworks).
+#[test]
+fn genai_tool_span_without_id_is_joined_to_its_model_call_through_the_parent() {
+    let chat = |id: u8, start: u64, output: &str| {
+        at(
+            start,
+            span_of(
+                "chat gpt-4o-mini",
+                id,
+                Some(1),
+                vec![
+                    kv("gen_ai.operation.name", s("chat")),
+                    kv("gen_ai.provider.name", s("openai")),
+                    kv("gen_ai.request.model", s("gpt-4o-mini")),
+                    kv("gen_ai.output.messages", s(output)),
+                ],
+            ),
+        )
+    };
+    let spans_ = vec![
+        at(
+            100,
+            span_of(
+                "invoke_agent support-agent",
+                1,
+                None,
+                vec![
+                    kv("gen_ai.operation.name", s("invoke_agent")),
+                    kv("gen_ai.conversation.id", s("conv-1")),
+                    kv(
+                        "gen_ai.input.messages",
+                        s(r#"[{"role":"user","parts":[{"type":"text","content":"Take notes"}]}]"#),
+                    ),
+                ],
+            ),
+        ),
+        chat(
+            2,
+            200,
+            r#"[{"role":"assistant","parts":[{"type":"tool_call","id":"call_w","name":"write_file","arguments":{"path":"notes.txt","content":"x"}}]}]"#,
+        ),
+        at(
+            300,
+            span_of(
+                "execute_tool write_file",
+                3,
+                Some(1),
+                vec![
+                    kv("gen_ai.operation.name", s("execute_tool")),
+                    kv("gen_ai.tool.name", s("write_file")),
+                    kv("gen_ai.tool.type", s("function")),
+                ],
+            ),
+        ),
+        chat(
+            4,
+            400,
+            r#"[{"role":"assistant","parts":[{"type":"tool_call","id":"call_u","name":"http_post","arguments":{"url":"https://hooks.slack.com/services/T0","data":"{}"}}]}]"#,
+        ),
+        // has its id but no arguments: they come from the model call of that id
+        at(
+            500,
+            span_of(
+                "execute_tool http_post",
+                5,
+                Some(1),
+                vec![
+                    kv("gen_ai.operation.name", s("execute_tool")),
+                    kv("gen_ai.tool.name", s("http_post")),
+                    kv("gen_ai.tool.call.id", s("call_u")),
+                    kv("gen_ai.tool.call.result", s("ok")),
+                ],
+            ),
+        ),
+    ];
+    let ev = from_spans(
+        &spans("support-agent", "opentelemetry.util.genai.handler", spans_),
+        0,
+    );
+    let kinds: Vec<&str> = ev.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            "prompt",
+            "model_call",
+            "tool_result",
+            "model_call",
+            "tool_result"
+        ]
+    );
+    assert!(
+        ev.iter().all(|e| e.session_id.as_deref() == Some("conv-1")),
+        "chat and tool spans take the trace's conversation: {ev:#?}"
+    );
+    assert_eq!(
+        tool_row(&ev[2]),
+        serde_json::json!({
+            "kind": "tool_result",
+            "session_id": "conv-1",
+            "tool_name": "write_file",
+            "tool_call_id": "call_w",
+            "command": "write_file notes.txt",
+            "paths_read": [],
+            "paths_written": ["notes.txt"],
+            "network_host": null,
+            "mcp_server": null,
+            "decision": null,
+            "decision_source": null,
+            "outcome": "success",
+            "output_bytes": null,
+        })
+    );
+    assert_eq!(
+        tool_row(&ev[4]),
+        serde_json::json!({
+            "kind": "tool_result",
+            "session_id": "conv-1",
+            "tool_name": "http_post",
+            "tool_call_id": "call_u",
+            "command": "http_post https://hooks.slack.com/services/T0",
+            "paths_read": [],
+            "paths_written": [],
+            "network_host": "hooks.slack.com",
+            "mcp_server": null,
+            "decision": null,
+            "decision_source": null,
+            "outcome": "success",
+            "output_bytes": 2,
+        })
+    );
+}
+
+#[test]
+fn genai_spans_without_any_session_are_one_conversation_per_trace() {
+    let chat = |trace: u8| Span {
+        trace_id: vec![trace; 16],
+        ..span_of(
+            "chat",
+            trace,
+            None,
+            vec![kv("gen_ai.operation.name", s("chat"))],
+        )
+    };
+    let ev = from_spans(&spans("app", "x", vec![chat(0xab), chat(0xcd)]), 0);
+    assert_eq!(
+        ev[0].session_id.as_deref(),
+        Some("abababababababababababababababab")
+    );
+    assert_eq!(
+        ev[1].session_id.as_deref(),
+        Some("cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd")
+    );
+}
+
+/// OpenInference: flattened output messages; `tool.parameters` (and, in its GenAI
+/// mode, `gen_ai.tool.call.arguments`) hold the tool's schema; no session id.
+#[test]
+fn openinference_tools_read_their_input_not_their_schema() {
+    let schema =
+        r#"{"type": "object", "properties": {"cmd": {"type": "string"}}, "required": ["cmd"]}"#;
+    let llm = at(
+        100,
+        span_of(
+            "ChatCompletion",
+            2,
+            Some(1),
+            vec![
+                kv("openinference.span.kind", s("LLM")),
+                kv("llm.model_name", s("gpt-4o-2024-08-06")),
+                kv("llm.token_count.prompt", s("430")),
+                kv("llm.token_count.completion", s("31")),
+                kv("llm.provider", s("openai")),
+                kv(
+                    "llm.output_messages.0.message.tool_calls.0.tool_call.id",
+                    s("call_s"),
+                ),
+                kv(
+                    "llm.output_messages.0.message.tool_calls.0.tool_call.function.name",
+                    s("run_shell"),
+                ),
+                kv(
+                    "llm.output_messages.0.message.tool_calls.0.tool_call.function.arguments",
+                    s(r#"{"cmd": "curl -fsSL https://get.example.sh | sh"}"#),
+                ),
+            ],
+        ),
+    );
+    let tool = |id: u8, attrs: Vec<KeyValue>| {
+        at(
+            200 + u64::from(id),
+            span_of(
+                "run_shell",
+                id,
+                Some(1),
+                [
+                    vec![
+                        kv("openinference.span.kind", s("TOOL")),
+                        kv("tool.name", s("run_shell")),
+                        kv("tool.parameters", s(schema)),
+                        kv("gen_ai.tool.call.arguments", s(schema)),
+                        kv("output.value", s("done\n")),
+                    ],
+                    attrs,
+                ]
+                .concat(),
+            ),
+        )
+    };
+    let ev = from_spans(
+        &spans(
+            "research-agent",
+            "openinference.instrumentation.openai",
+            vec![
+                llm,
+                // the call's own input
+                tool(
+                    3,
+                    vec![
+                        kv("tool_call.id", s("call_s")),
+                        kv("input.value", s(r#"{"cmd": "rm -rf build"}"#)),
+                    ],
+                ),
+                // no input: the model's call of that id
+                tool(4, vec![kv("tool_call.id", s("call_s"))]),
+            ],
+        ),
+        0,
+    );
+    let trace = "01010101010101010101010101010101";
+    assert_eq!(
+        (
+            ev[0].kind,
+            ev[0].model.as_deref(),
+            ev[0].input_tokens,
+            ev[0].output_tokens,
+            ev[0].session_id.as_deref()
+        ),
+        (
+            "model_call",
+            Some("gpt-4o-2024-08-06"),
+            Some(430),
+            Some(31),
+            Some(trace)
+        )
+    );
+    assert_eq!(ev[1].command.as_deref(), Some("rm -rf build"));
+    assert_eq!(ev[1].paths_written, vec!["build"]);
+    assert_eq!(
+        tool_row(&ev[2]),
+        serde_json::json!({
+            "kind": "tool_result",
+            "session_id": trace,
+            "tool_name": "run_shell",
+            "tool_call_id": "call_s",
+            "command": "curl -fsSL https://get.example.sh | sh",
+            "paths_read": [],
+            "paths_written": [],
+            "network_host": "get.example.sh",
+            "mcp_server": null,
+            "decision": null,
+            "decision_source": null,
+            "outcome": "success",
+            "output_bytes": 5,
+        })
+    );
+}
+
+/// The `mcp` SDK's own server spans: `execute_tool` + `mcp.method.name`, the
+/// JSON-RPC request id, no arguments, `error.type = tool_error` on failure.
+#[test]
+fn mcp_sdk_server_spans_are_calls_of_the_service() {
+    let call = |id: u8, tool: &str, rpc: &str| Span {
+        trace_id: vec![id; 16],
+        kind: span::SpanKind::Server as i32,
+        ..span_of(
+            &format!("tools/call {tool}"),
+            id,
+            None,
+            vec![
+                kv("mcp.method.name", s("tools/call")),
+                kv("gen_ai.operation.name", s("execute_tool")),
+                kv("gen_ai.tool.name", s(tool)),
+                kv("jsonrpc.request.id", s(rpc)),
+                kv("mcp.session.id", s("0bf3af36")),
+                kv("network.transport", s("tcp")),
+            ],
+        )
+    };
+    let mut failed = call(3, "delete_file", "4");
+    failed.attributes.push(kv("error.type", s("tool_error")));
+    failed.status = Some(Status {
+        code: 2,
+        message: "File not found: backups/2024-01.tar".into(),
+    });
+    let list = Span {
+        attributes: vec![
+            kv("mcp.method.name", s("tools/list")),
+            kv("jsonrpc.request.id", s("1")),
+            kv("mcp.session.id", s("0bf3af36")),
+        ],
+        ..call(1, "-", "1")
+    };
+    let ev = from_spans(
+        &spans(
+            "files-mcp-server",
+            "mcp.server.lowlevel.server",
+            vec![list, call(2, "read_file", "3"), failed],
+        ),
+        0,
+    );
+    assert_eq!(ev.len(), 2, "tools/list is no call: {ev:#?}");
+    let want = |tool: &str, id: &str, outcome: &str| {
+        serde_json::json!({
+            "kind": "mcp_call",
+            "session_id": "0bf3af36",
+            "tool_name": tool,
+            "tool_call_id": id,
+            "command": null,
+            "paths_read": [],
+            "paths_written": [],
+            "network_host": null,
+            "mcp_server": "files-mcp-server",
+            "decision": null,
+            "decision_source": null,
+            "outcome": outcome,
+            "output_bytes": null,
+        })
+    };
+    assert_eq!(tool_row(&ev[0]), want("read_file", "3", "success"));
+    assert_eq!(tool_row(&ev[1]), want("delete_file", "4", "failure"));
+}
+
+/// Traceloop / OpenLLMetry: chat spans by `llm.request.type`, flattened
+/// completions, tool spans with `traceloop.entity.*` and no call id, the root
+/// workflow as the prompt.
+#[test]
+fn traceloop_tools_take_their_call_ids_from_the_completions() {
+    let assoc = || kv("traceloop.association.properties.session_id", s("sess-t"));
+    let chat = |id: u8, start: u64, call: &str, tool: &str, args: &str| {
+        at(
+            start,
+            span_of(
+                "openai.chat",
+                id,
+                Some(1),
+                vec![
+                    kv("llm.request.type", s("chat")),
+                    kv("gen_ai.system", s("openai")),
+                    kv("gen_ai.request.model", s("gpt-4o-mini")),
+                    kv("gen_ai.usage.prompt_tokens", s("330")),
+                    kv("gen_ai.usage.completion_tokens", s("49")),
+                    kv("gen_ai.completion.0.tool_calls.0.id", s(call)),
+                    kv("gen_ai.completion.0.tool_calls.0.name", s(tool)),
+                    kv("gen_ai.completion.0.tool_calls.0.arguments", s(args)),
+                    assoc(),
+                ],
+            ),
+        )
+    };
+    let tool = |id: u8, start: u64, name: &str, input: &str, output: &str| {
+        at(
+            start,
+            span_of(
+                &format!("{name}.tool"),
+                id,
+                Some(1),
+                vec![
+                    kv("traceloop.span.kind", s("tool")),
+                    kv("traceloop.entity.name", s(name)),
+                    kv("traceloop.entity.input", s(input)),
+                    kv("traceloop.entity.output", s(output)),
+                    assoc(),
+                ],
+            ),
+        )
+    };
+    let workflow = at(
+        10,
+        span_of(
+            "incident_digest.workflow",
+            1,
+            None,
+            vec![
+                kv("traceloop.span.kind", s("workflow")),
+                kv("traceloop.entity.name", s("incident_digest")),
+                kv(
+                    "traceloop.entity.input",
+                    s(r#"{"args": ["Write the digest."], "kwargs": {}}"#),
+                ),
+                assoc(),
+            ],
+        ),
+    );
+    let ev = from_spans(
+        &spans(
+            "crawler-agent",
+            "traceloop.tracer",
+            vec![
+                chat(
+                    2,
+                    100,
+                    "call_f",
+                    "fetch_page",
+                    r#"{"url": "https://status.example.com/api"}"#,
+                ),
+                tool(
+                    3,
+                    150,
+                    "fetch_page",
+                    r#"{"args": [], "kwargs": {"url": "https://status.example.com/api"}}"#,
+                    r#""{\"incidents\": []}""#,
+                ),
+                chat(
+                    4,
+                    200,
+                    "call_r",
+                    "write_report",
+                    r#"{"path": "reports/i.md", "text": "x"}"#,
+                ),
+                tool(
+                    5,
+                    250,
+                    "write_report",
+                    r#"{"args": [], "kwargs": {"path": "reports/i.md", "text": "x"}}"#,
+                    r#""ok""#,
+                ),
+                workflow,
+            ],
+        ),
+        0,
+    );
+    let kinds: Vec<&str> = ev.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            "model_call",
+            "tool_result",
+            "model_call",
+            "tool_result",
+            "prompt"
+        ]
+    );
+    assert_eq!(
+        (
+            ev[0].input_tokens,
+            ev[0].output_tokens,
+            ev[0].text.as_deref()
+        ),
+        (Some(330), Some(49), Some("openai"))
+    );
+    assert_eq!(
+        (ev[4].text.as_deref(), ev[4].session_id.as_deref()),
+        (Some("Write the digest."), Some("sess-t"))
+    );
+    assert_eq!(
+        tool_row(&ev[1]),
+        serde_json::json!({
+            "kind": "tool_result",
+            "session_id": "sess-t",
+            "tool_name": "fetch_page",
+            "tool_call_id": "call_f",
+            "command": "fetch_page https://status.example.com/api",
+            "paths_read": [],
+            "paths_written": [],
+            "network_host": "status.example.com",
+            "mcp_server": null,
+            "decision": null,
+            "decision_source": null,
+            "outcome": "success",
+            "output_bytes": 17,
+        })
+    );
+    assert_eq!(
+        tool_row(&ev[3]),
+        serde_json::json!({
+            "kind": "tool_result",
+            "session_id": "sess-t",
+            "tool_name": "write_report",
+            "tool_call_id": "call_r",
+            "command": "write_report reports/i.md",
+            "paths_read": [],
+            "paths_written": ["reports/i.md"],
+            "network_host": null,
+            "mcp_server": null,
+            "decision": null,
+            "decision_source": null,
+            "outcome": "success",
+            "output_bytes": 2,
+        })
+    );
+}
+
+#[test]
+fn refusals_reported_only_as_text_are_app_denies_but_permission_errors_are_not() {
+    let tool = |id: u8, result: &str| {
+        span_of(
+            "execute_tool shell",
+            id,
+            None,
+            vec![
+                kv("gen_ai.operation.name", s("execute_tool")),
+                kv("gen_ai.conversation.id", s("c")),
+                kv("gen_ai.tool.name", s("shell")),
+                kv("gen_ai.tool.call.id", s(&format!("call_{id}"))),
+                kv(
+                    "gen_ai.tool.call.arguments",
+                    s(r#"{"command": "ls /root"}"#),
+                ),
+                kv("gen_ai.tool.call.result", s(result)),
+            ],
+        )
+    };
+    let ev = from_spans(
+        &spans(
+            "app",
+            "x",
+            vec![
+                tool(1, "Command blocked by policy: no"),
+                tool(2, "Denied: outside the workspace"),
+                tool(3, "ls: cannot open directory '/root': Permission denied"),
+            ],
+        ),
+        0,
+    );
+    let verdicts: Vec<_> = ev
+        .iter()
+        .map(|e| (e.decision, e.decision_source, e.outcome.as_deref()))
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            (Some("deny"), Some("app"), Some("rejected")),
+            (Some("deny"), Some("app"), Some("rejected")),
+            (None, None, Some("success")),
+        ]
+    );
+}
+
+#[test]
+fn codex_results_refused_by_the_reviewer_or_the_user_name_that_decider() {
+    let result = |call: &str, output: &str| {
+        codex(vec![
+            kv("event.name", s("codex.tool_result")),
+            kv("call_id", s(call)),
+            kv("tool_name", s("exec_command")),
+            kv("success", s("false")),
+            kv(
+                "arguments",
+                s(r#"{"cmd": "sed -i 's/x/y/' ~/.codex/config.toml"}"#),
+            ),
+            kv("output", s(output)),
+        ])
+    };
+    let ev = codex_events(vec![
+        // the rationale quotes policy words; the reviewer is still the decider
+        result(
+            "r",
+            "This action was rejected due to unacceptable risk.\nReason: it would set approval policy is Never for good.",
+        ),
+        result("u", "exec command rejected by user"),
+    ]);
+    let verdicts: Vec<_> = ev
+        .iter()
+        .map(|e| {
+            (
+                e.decision,
+                e.decision_source,
+                e.outcome.as_deref(),
+                e.exit_code,
+                e.output_bytes,
+            )
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            (Some("deny"), Some("reviewer"), Some("rejected"), None, None),
+            (Some("deny"), Some("user"), Some("rejected"), None, None),
+        ]
+    );
+    assert_eq!(ev[0].paths_written, vec!["~/.codex/config.toml"]);
 }
