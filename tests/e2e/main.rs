@@ -7,5 +7,6 @@ mod cli;
 mod crash;
 mod harness;
 mod otlp_clients;
+mod pg;
 mod restart;
 mod scenarios;

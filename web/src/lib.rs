@@ -7,6 +7,7 @@
 //! server faults as 500 with a generic text (details go to the log).
 
 pub mod error;
+pub mod pg;
 
 use axum::extract::{Request, State};
 use axum::http::header;
