@@ -104,7 +104,11 @@ pub struct ServeArgs {
     /// API (and health) listen address.
     #[arg(long, env = "VIGIL_HTTP_ADDR", default_value = "127.0.0.1:8080")]
     pub http_addr: SocketAddr,
-    /// Require `Authorization: Bearer <token>` on OTLP and the API.
+    /// Postgres wire protocol listen address (psql, Grafana; read-only SQL).
+    #[arg(long, env = "VIGIL_PG_ADDR", default_value = "127.0.0.1:5433")]
+    pub pg_addr: SocketAddr,
+    /// Require `Authorization: Bearer <token>` on OTLP and the API, and this
+    /// token as the password on the Postgres port.
     #[arg(long, env = "VIGIL_AUTH_TOKEN", hide_env_values = true)]
     pub auth_token: Option<String>,
     /// Largest request body, after decompression, in bytes.

@@ -40,15 +40,18 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let grpc_listener = bind(args.otlp_grpc_addr, "OTLP/gRPC").await?;
     let otlp_http_listener = bind(args.otlp_http_addr, "OTLP/HTTP").await?;
     let api_listener = bind(args.http_addr, "API").await?;
+    let pg_listener = bind(args.pg_addr, "Postgres").await?;
     let addrs = serde_json::json!({
         "otlp_grpc": grpc_listener.local_addr()?.to_string(),
         "otlp_http": otlp_http_listener.local_addr()?.to_string(),
         "http": api_listener.local_addr()?.to_string(),
+        "pg": pg_listener.local_addr()?.to_string(),
     });
     tracing::info!(
         otlp_grpc = %addrs["otlp_grpc"].as_str().unwrap_or_default(),
         otlp_http = %addrs["otlp_http"].as_str().unwrap_or_default(),
         http = %addrs["http"].as_str().unwrap_or_default(),
+        pg = %addrs["pg"].as_str().unwrap_or_default(),
         "listening"
     );
 
@@ -64,7 +67,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         stop.child_token(),
     );
     let api = web::router(web::AppState {
-        engine,
+        engine: engine.clone(),
         tokens: tokens.clone(),
         rules: Arc::clone(&rules),
     })
@@ -88,6 +91,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 .with_graceful_shutdown(stop.cancelled_owned())
                 .await
                 .context("API server")
+        });
+    }
+    {
+        // read-only: stops with the other frontends, before the final flush
+        let stop = stop.clone();
+        let tokens = tokens.clone();
+        servers.spawn(async move {
+            web::pg::serve(pg_listener, engine, tokens, stop.cancelled_owned())
+                .await
+                .context("Postgres server")
         });
     }
     {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use datafusion::execution::SessionState;
 use datafusion::execution::memory_pool::FairSpillPool;
-use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use schemas::tables::{self, ALL_TABLES};
 
@@ -49,11 +49,15 @@ fn config() -> SessionConfig {
         .with_extension(Arc::new(QuerySnapshot(Default::default())))
 }
 
-/// The state every statement starts from.
-pub(crate) async fn base_state(limits: QueryLimits) -> Result<SessionState, Error> {
-    let runtime = RuntimeEnvBuilder::new()
+/// The runtime every statement shares: one memory pool for all of them.
+pub(crate) fn runtime(limits: QueryLimits) -> Result<Arc<RuntimeEnv>, Error> {
+    Ok(RuntimeEnvBuilder::new()
         .with_memory_pool(Arc::new(FairSpillPool::new(limits.memory_bytes)))
-        .build_arc()?;
+        .build_arc()?)
+}
+
+/// A context with every stored table and view registered, over `runtime`.
+pub(crate) async fn base_context(runtime: Arc<RuntimeEnv>) -> Result<SessionContext, Error> {
     let ctx = SessionContext::new_with_config_rt(config(), runtime);
     for table in ALL_TABLES {
         // agent_events and findings get a view on top (see views.rs)
@@ -68,5 +72,10 @@ pub(crate) async fn base_state(limits: QueryLimits) -> Result<SessionState, Erro
         ctx.register_udf(f);
     }
     views::register(&ctx).await?;
-    Ok(ctx.state())
+    Ok(ctx)
+}
+
+/// The state every statement starts from.
+pub(crate) async fn base_state(limits: QueryLimits) -> Result<SessionState, Error> {
+    Ok(base_context(runtime(limits)?).await?.state())
 }

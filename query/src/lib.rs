@@ -16,6 +16,7 @@ pub mod check;
 pub mod detect;
 pub mod error;
 pub mod format;
+mod postgres;
 mod store;
 mod udf;
 pub mod views;
@@ -23,8 +24,9 @@ pub mod views;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, SchemaRef};
 use arrow::record_batch::RecordBatch;
+use datafusion::common::ParamValues;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::execution::SessionState;
 use datafusion::logical_expr::LogicalPlan;
@@ -44,6 +46,42 @@ pub struct QueryResult {
 impl QueryResult {
     pub fn num_rows(&self) -> usize {
         self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+}
+
+/// A planned read-only statement, to run later with parameter values (the
+/// Postgres extended protocol's Parse, then Bind + Execute). The plan holds no
+/// store snapshot: each [`QueryEngine::execute`] reads the store as it is then.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    plan: LogicalPlan,
+    schema: SchemaRef,
+}
+
+impl Prepared {
+    /// The result columns.
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// The types of `$1`, `$2`, …, in order; `None` where the plan does not
+    /// decide one.
+    pub fn parameter_types(&self) -> Result<Vec<Option<DataType>>, Error> {
+        let mut params: Vec<(usize, Option<DataType>)> = self
+            .plan
+            .get_parameter_types()?
+            .into_iter()
+            .filter_map(|(name, ty)| Some((name.strip_prefix('$')?.parse().ok()?, ty)))
+            .collect();
+        params.sort_by_key(|(i, _)| *i);
+        let n = params.last().map_or(0, |(i, _)| *i);
+        let mut out = vec![None; n];
+        for (i, ty) in params {
+            if i >= 1 {
+                out[i - 1] = ty;
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -107,18 +145,97 @@ impl QueryEngine {
 
     /// Runs one read-only statement within the engine's limits.
     pub async fn sql(&self, sql: &str) -> Result<QueryResult, Error> {
-        let run = async {
+        self.limited(async {
             let ctx = self.context();
-            let plan = ctx.state().create_logical_plan(sql).await?;
+            let plan = Self::plan(&ctx, sql).await?;
+            Self::run(&ctx, plan).await
+        })
+        .await
+    }
+
+    /// Plans one statement (refusing anything that is not read-only) without
+    /// running it.
+    pub async fn prepare(&self, sql: &str) -> Result<Prepared, Error> {
+        self.limited(async {
+            let plan = Self::plan(&self.context(), sql).await?;
+            let schema: SchemaRef = Arc::new(plan.schema().as_arrow().clone());
+            Ok(Prepared { plan, schema })
+        })
+        .await
+    }
+
+    /// Runs a prepared statement with `params` for its placeholders, within the
+    /// engine's limits, over the store as it is now.
+    pub async fn execute(
+        &self,
+        prepared: &Prepared,
+        params: Option<&ParamValues>,
+    ) -> Result<QueryResult, Error> {
+        self.limited(async {
+            let plan = match params {
+                Some(p) => prepared.plan.clone().replace_params_with_values(p)?,
+                None => prepared.plan.clone(),
+            };
+            // the values may name anything a literal can: check again
             check_read_only(&plan)?;
-            let df = ctx.execute_logical_plan(plan).await?;
-            let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
-            let batches = df.collect().await?;
-            Ok(QueryResult { schema, batches })
-        };
+            Self::run(&self.context(), plan).await
+        })
+        .await
+    }
+
+    async fn plan(ctx: &SessionContext, sql: &str) -> Result<LogicalPlan, Error> {
+        let plan = ctx.state().create_logical_plan(sql).await?;
+        check_read_only(&plan)?;
+        Ok(plan)
+    }
+
+    async fn run(ctx: &SessionContext, plan: LogicalPlan) -> Result<QueryResult, Error> {
+        let df = ctx.execute_logical_plan(plan).await?;
+        let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await?;
+        Ok(QueryResult { schema, batches })
+    }
+
+    async fn limited<T>(&self, run: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
         match tokio::time::timeout(self.limits.timeout, run).await {
             Ok(result) => result,
             Err(_) => Err(Error::Timeout(self.limits.timeout)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::common::ScalarValue;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_prepared_statement_runs_with_its_parameters_and_stays_read_only() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("tables")).unwrap();
+        let engine = QueryEngine::offline(dir.path()).await.unwrap();
+        let p = engine
+            .prepare("SELECT CAST($1 AS BIGINT) + 1 AS n, $2 = 'x' AS b")
+            .await
+            .unwrap();
+        assert_eq!(p.schema().field(0).name(), "n");
+        assert_eq!(p.parameter_types().unwrap().len(), 2);
+        let params = ParamValues::List(vec![
+            ScalarValue::Int64(Some(41)).into(),
+            ScalarValue::Utf8(Some("x".into())).into(),
+        ]);
+        let r = engine.execute(&p, Some(&params)).await.unwrap();
+        let text = format::render(&r, format::OutputFormat::Csv).unwrap();
+        assert_eq!(text.trim(), "n,b\n42,true");
+        for sql in [
+            "DROP VIEW agent_events",
+            "SET datafusion.execution.batch_size = 1",
+        ] {
+            assert!(matches!(
+                engine.prepare(sql).await,
+                Err(Error::NotReadOnly(_))
+            ));
         }
     }
 }

@@ -16,7 +16,8 @@ pub enum Status {
     UnsupportedMediaType,
     /// No such endpoint or resource.
     NotFound,
-    /// Missing or wrong bearer token.
+    /// Missing or wrong bearer token (on the Postgres wire: wrong password,
+    /// hence SQLSTATE `28P01` invalid_password).
     Unauthenticated,
     /// The request is valid but not allowed (e.g. SQL that writes).
     Forbidden,
@@ -68,7 +69,7 @@ impl Status {
             Status::PayloadTooLarge => w(413, 3, "54000", false, false),
             Status::UnsupportedMediaType => w(415, 3, "22023", false, false),
             Status::NotFound => w(404, 5, "42P01", false, false),
-            Status::Unauthenticated => w(401, 16, "28000", false, false),
+            Status::Unauthenticated => w(401, 16, "28P01", false, false),
             Status::Forbidden => w(403, 7, "42501", false, false),
             Status::Overloaded => w(429, 8, "53000", true, false),
             Status::Timeout => w(504, 4, "57014", false, false),
@@ -134,6 +135,9 @@ mod tests {
         assert_eq!(Status::UnsupportedMediaType.http(), 415);
         assert_eq!(Status::Unauthenticated.grpc(), 16);
         assert_eq!(Status::Forbidden.http(), 403);
+        // what Postgres clients see: a wrong password, a refused write
+        assert_eq!(Status::Unauthenticated.wire().sqlstate, "28P01");
+        assert_eq!(Status::Forbidden.wire().sqlstate, "42501");
         assert_eq!(
             Status::Internal.client_message(&"disk /secret/path failed"),
             "internal error; see the server log"

@@ -12,6 +12,8 @@ pub struct Server {
     pub grpc: String,
     pub otlp_http: String,
     pub http: String,
+    /// The Postgres wire address (`host:port`).
+    pub pg: String,
     extra: Vec<String>,
     _tmp: Option<tempfile::TempDir>,
     pub client: reqwest::Client,
@@ -65,6 +67,8 @@ impl Server {
                 "127.0.0.1:0",
                 "--http-addr",
                 "127.0.0.1:0",
+                "--pg-addr",
+                "127.0.0.1:0",
             ])
             .arg("--addr-file")
             .arg(&addr_file)
@@ -94,6 +98,7 @@ impl Server {
             grpc: get("otlp_grpc"),
             otlp_http: get("otlp_http"),
             http: get("http"),
+            pg: get("pg"),
             extra: extra.iter().map(|s| s.to_string()).collect(),
             _tmp: None,
             // a fresh connection per request: after a 413 the server closes its end while

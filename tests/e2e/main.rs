@@ -9,5 +9,6 @@ mod crash;
 mod findings;
 mod harness;
 mod otlp_clients;
+mod pg;
 mod restart;
 mod scenarios;

@@ -205,6 +205,8 @@ async fn an_unreplayable_record_stops_start_up_with_its_place() {
             "127.0.0.1:0",
             "--http-addr",
             "127.0.0.1:0",
+            "--pg-addr",
+            "127.0.0.1:0",
         ],
         std::time::Duration::from_secs(30),
     );

@@ -10,6 +10,7 @@
 
 mod api;
 pub mod error;
+pub mod pg;
 
 use axum::extract::{Request, State};
 use axum::http::header;
