@@ -68,10 +68,11 @@ fn to_export(r: Request) -> ExportRequest {
 async fn build(args: BuildArgs) -> anyhow::Result<()> {
     let mut config = CollectorConfig::new(args.data_dir.clone());
     config.flush_interval = Duration::from_secs(5);
-    let (collector, _) =
-        tokio::task::spawn_blocking(move || Collector::open(config, Arc::new(schemas::SystemClock)))
-            .await?
-            .context("opening the store")?;
+    let (collector, _) = tokio::task::spawn_blocking(move || {
+        Collector::open(config, Arc::new(schemas::SystemClock))
+    })
+    .await?
+    .context("opening the store")?;
     let stop = tokio_util::sync::CancellationToken::new();
     let flusher = collector.spawn_flusher(stop.child_token());
     let bar = indicatif::ProgressBar::new(args.events as u64);
@@ -111,7 +112,8 @@ async fn build(args: BuildArgs) -> anyhow::Result<()> {
                 loop {
                     match c.export(req.clone()).await {
                         Ok(o) => {
-                            records.fetch_add(o.accepted as u64, std::sync::atomic::Ordering::Relaxed);
+                            records
+                                .fetch_add(o.accepted as u64, std::sync::atomic::Ordering::Relaxed);
                             break;
                         }
                         // the buffer is full: let the flusher catch up
@@ -141,6 +143,10 @@ async fn build(args: BuildArgs) -> anyhow::Result<()> {
         args.events,
         args.data_dir.display(),
         n as f64 / secs
+    );
+    println!(
+        "agent_events: {:.1} MiB of Parquet",
+        table_bytes(&args.data_dir, schemas::tables::AGENT_EVENTS) as f64 / (1024.0 * 1024.0)
     );
     Ok(())
 }

@@ -26,7 +26,9 @@ pub async fn run(data_dir: &Path, sessions: &[String]) -> anyhow::Result<DuckTim
         &queries_file,
         serde_json::json!({"session": SESSION_QUERIES, "store": STORE_QUERIES}).to_string(),
     )?;
-    let script = std::env::current_dir()?.join("bench").join("duckdb_bench.py");
+    let script = std::env::current_dir()?
+        .join("bench")
+        .join("duckdb_bench.py");
     let data = data_dir.canonicalize()?;
     let out = tokio::process::Command::new("python3")
         .arg(&script)
@@ -47,7 +49,12 @@ pub async fn run(data_dir: &Path, sessions: &[String]) -> anyhow::Result<DuckTim
     for (k, samples) in v["session"].as_object().into_iter().flatten() {
         t.session.insert(
             k.clone(),
-            samples.as_array().into_iter().flatten().filter_map(|x| x.as_f64()).collect(),
+            samples
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|x| x.as_f64())
+                .collect(),
         );
     }
     for (k, ms) in v["store"].as_object().into_iter().flatten() {

@@ -11,23 +11,53 @@ use crate::bench::QueryBenchArgs;
 
 /// Per-session queries (`{s}` is the session id).
 pub const SESSION_QUERIES: &[(&str, &str)] = &[
-    ("chain: agent_events", "SELECT * FROM agent_events WHERE session_id = '{s}' ORDER BY position"),
-    ("chain: agent_actions", "SELECT * FROM agent_actions WHERE session_id = '{s}' ORDER BY position"),
-    ("sessions (one)", "SELECT * FROM sessions WHERE session_id = '{s}'"),
-    ("reads_before_writes", "SELECT * FROM reads_before_writes WHERE session_id = '{s}'"),
-    ("silent_commands", "SELECT * FROM silent_commands WHERE session_id = '{s}'"),
-    ("denied_actions", "SELECT * FROM denied_actions WHERE session_id = '{s}'"),
-    ("plan_updates", "SELECT * FROM plan_updates WHERE session_id = '{s}'"),
+    (
+        "chain: agent_events",
+        "SELECT * FROM agent_events WHERE session_id = '{s}' ORDER BY position",
+    ),
+    (
+        "chain: agent_actions",
+        "SELECT * FROM agent_actions WHERE session_id = '{s}' ORDER BY position",
+    ),
+    (
+        "sessions (one)",
+        "SELECT * FROM sessions WHERE session_id = '{s}'",
+    ),
+    (
+        "reads_before_writes",
+        "SELECT * FROM reads_before_writes WHERE session_id = '{s}'",
+    ),
+    (
+        "silent_commands",
+        "SELECT * FROM silent_commands WHERE session_id = '{s}'",
+    ),
+    (
+        "denied_actions",
+        "SELECT * FROM denied_actions WHERE session_id = '{s}'",
+    ),
+    (
+        "plan_updates",
+        "SELECT * FROM plan_updates WHERE session_id = '{s}'",
+    ),
 ];
 
 /// Whole-store queries.
 pub const STORE_QUERIES: &[(&str, &str)] = &[
-    ("session list page", "SELECT session_id, agent, user_id, started, last_seen, prompts, tool_calls, denials FROM sessions WHERE NOT is_auxiliary ORDER BY last_seen DESC LIMIT 50"),
-    ("denied events", "SELECT count(*) FROM agent_events WHERE decision = 'deny'"),
+    (
+        "session list page",
+        "SELECT session_id, agent, user_id, started, last_seen, prompts, tool_calls, denials FROM sessions WHERE NOT is_auxiliary ORDER BY last_seen DESC LIMIT 50",
+    ),
+    (
+        "denied events",
+        "SELECT count(*) FROM agent_events WHERE decision = 'deny'",
+    ),
     ("denied_actions", "SELECT count(*) FROM denied_actions"),
     ("silent_commands", "SELECT count(*) FROM silent_commands"),
     ("plan_updates", "SELECT count(*) FROM plan_updates"),
-    ("reads_before_writes", "SELECT count(*) FROM reads_before_writes"),
+    (
+        "reads_before_writes",
+        "SELECT count(*) FROM reads_before_writes",
+    ),
 ];
 
 #[derive(Debug, Clone)]
@@ -76,21 +106,37 @@ pub async fn run(args: QueryBenchArgs) -> anyhow::Result<()> {
     let mut all = Vec::new();
     for b in &ids.batches {
         let col = arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8)?;
-        let col = col.as_any().downcast_ref::<arrow::array::StringArray>().expect("utf8");
+        let col = col
+            .as_any()
+            .downcast_ref::<arrow::array::StringArray>()
+            .expect("utf8");
         all.extend(col.iter().flatten().map(str::to_string));
     }
     let total_sessions = all.len();
     let sessions = pick_sessions(all, args.sessions, args.seed);
     let events = engine.sql("SELECT count(*) FROM agent_events_raw").await?;
-    let events = arrow::compute::cast(events.batches[0].column(0), &arrow::datatypes::DataType::Int64)?;
-    let events = events.as_any().downcast_ref::<arrow::array::Int64Array>().expect("i64").value(0);
-    eprintln!("{events} agent events in {total_sessions} sessions; timing {} sessions", sessions.len());
+    let events = arrow::compute::cast(
+        events.batches[0].column(0),
+        &arrow::datatypes::DataType::Int64,
+    )?;
+    let events = events
+        .as_any()
+        .downcast_ref::<arrow::array::Int64Array>()
+        .expect("i64")
+        .value(0);
+    eprintln!(
+        "{events} agent events in {total_sessions} sessions; timing {} sessions",
+        sessions.len()
+    );
 
     // warm-up: the first statement loads footers into the metadata cache
     time(&engine, &SESSION_QUERIES[0].1.replace("{s}", &sessions[0])).await?;
     let mut per_session: Vec<Timing> = SESSION_QUERIES
         .iter()
-        .map(|(n, _)| Timing { name: n.to_string(), samples_ms: Vec::new() })
+        .map(|(n, _)| Timing {
+            name: n.to_string(),
+            samples_ms: Vec::new(),
+        })
         .collect();
     for s in &sessions {
         for (i, (_, sql)) in SESSION_QUERIES.iter().enumerate() {
@@ -104,7 +150,10 @@ pub async fn run(args: QueryBenchArgs) -> anyhow::Result<()> {
         for _ in 0..3 {
             samples.push(time(&engine, sql).await?.0);
         }
-        store.push(Timing { name: name.to_string(), samples_ms: samples });
+        store.push(Timing {
+            name: name.to_string(),
+            samples_ms: samples,
+        });
     }
     let duck = if args.duckdb {
         Some(crate::bench_duckdb::run(&args.data_dir, &sessions).await?)
@@ -129,14 +178,42 @@ fn render(
     duck: Option<&crate::bench_duckdb::DuckTimings>,
 ) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "\n### Queries: {events} agent events, {sessions} sessions\n");
-    let _ = writeln!(out, "| per session ({} sessions) | p50 ms | p99 ms | max ms | DuckDB p50 ms |", per_session.first().map_or(0, |t| t.samples_ms.len()));
+    let _ = writeln!(
+        out,
+        "\n### Queries: {events} agent events, {sessions} sessions\n"
+    );
+    let _ = writeln!(
+        out,
+        "| per session ({} sessions) | p50 ms | p99 ms | max ms | DuckDB p50 ms |",
+        per_session.first().map_or(0, |t| t.samples_ms.len())
+    );
     let _ = writeln!(out, "|---|---:|---:|---:|---:|");
     for t in per_session {
-        let d = duck.and_then(|d| d.session.get(&t.name)).map_or("—".to_string(), |v| format!("{:.1}", Timing { name: String::new(), samples_ms: v.clone() }.pct(0.5)));
-        let _ = writeln!(out, "| {} | {:.1} | {:.1} | {:.1} | {d} |", t.name, t.pct(0.5), t.pct(0.99), t.pct(1.0));
+        let d = duck
+            .and_then(|d| d.session.get(&t.name))
+            .map_or("—".to_string(), |v| {
+                format!(
+                    "{:.1}",
+                    Timing {
+                        name: String::new(),
+                        samples_ms: v.clone()
+                    }
+                    .pct(0.5)
+                )
+            });
+        let _ = writeln!(
+            out,
+            "| {} | {:.1} | {:.1} | {:.1} | {d} |",
+            t.name,
+            t.pct(0.5),
+            t.pct(0.99),
+            t.pct(1.0)
+        );
     }
-    let _ = writeln!(out, "\n| whole store (best of 3) | Vigil ms | DuckDB ms | ratio |");
+    let _ = writeln!(
+        out,
+        "\n| whole store (best of 3) | Vigil ms | DuckDB ms | ratio |"
+    );
     let _ = writeln!(out, "|---|---:|---:|---:|");
     for t in store {
         let best = t.pct(0.0);

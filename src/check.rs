@@ -75,29 +75,43 @@ fn print_table(violations: &[Violation]) -> anyhow::Result<()> {
         ("session", col(&|v| v.session_id.clone())),
         ("tool_call", col(&|v| v.tool_call_id.clone())),
         ("time", col(&|v| v.ts.chars().take(19).collect())),
-        ("command", col(&|v| {
-            short(v.command.as_deref().or(v.tool_name.as_deref()).unwrap_or(""))
-        })),
+        (
+            "command",
+            col(&|v| {
+                short(
+                    v.command
+                        .as_deref()
+                        .or(v.tool_name.as_deref())
+                        .unwrap_or(""),
+                )
+            }),
+        ),
         ("policy", col(&|v| v.policy_decision.to_string())),
-        ("actual", col(&|v| {
-            format!(
-                "{}{}{}",
-                v.decision.as_deref().unwrap_or("-"),
-                v.decision_source
-                    .as_deref()
-                    .map(|s| format!(" ({s})"))
-                    .unwrap_or_default(),
-                if v.ran { ", ran" } else { "" }
-            )
-        })),
-        ("rule", col(&|v| {
-            format!(
-                "{} {}:{}",
-                v.rule.as_deref().unwrap_or("(default)"),
-                v.file,
-                v.line
-            )
-        })),
+        (
+            "actual",
+            col(&|v| {
+                format!(
+                    "{}{}{}",
+                    v.decision.as_deref().unwrap_or("-"),
+                    v.decision_source
+                        .as_deref()
+                        .map(|s| format!(" ({s})"))
+                        .unwrap_or_default(),
+                    if v.ran { ", ran" } else { "" }
+                )
+            }),
+        ),
+        (
+            "rule",
+            col(&|v| {
+                format!(
+                    "{} {}:{}",
+                    v.rule.as_deref().unwrap_or("(default)"),
+                    v.file,
+                    v.line
+                )
+            }),
+        ),
     ])?;
     println!("{}", arrow::util::pretty::pretty_format_batches(&[batch])?);
     let ran = violations.iter().filter(|v| v.ran).count();

@@ -175,7 +175,9 @@ async fn a_session_filter_reaches_every_scan_through_every_view() {
         dir: tempfile::tempdir().expect("tempdir"),
     };
     store.load("04_prompt_injection_exfil").await.unwrap();
-    let engine = query::QueryEngine::offline(&store.data_dir()).await.unwrap();
+    let engine = query::QueryEngine::offline(&store.data_dir())
+        .await
+        .unwrap();
     let session = "dd89bf93-7193-79c4-8f71-8bdd8144da3a";
     let mut failures = Vec::new();
     for view in [
@@ -188,7 +190,9 @@ async fn a_session_filter_reaches_every_scan_through_every_view() {
         "reads_before_writes",
     ] {
         let plan = engine
-            .sql(&format!("EXPLAIN SELECT * FROM {view} WHERE session_id = '{session}'"))
+            .sql(&format!(
+                "EXPLAIN SELECT * FROM {view} WHERE session_id = '{session}'"
+            ))
             .await
             .unwrap();
         let text = render(&plan)
@@ -196,7 +200,10 @@ async fn a_session_filter_reaches_every_scan_through_every_view() {
             .map(|r| r.join(" "))
             .collect::<Vec<_>>()
             .join("\n");
-        let scans: Vec<&str> = text.lines().filter(|l| l.contains("DataSourceExec")).collect();
+        let scans: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("DataSourceExec"))
+            .collect();
         let filtered = scans
             .iter()
             .filter(|l| {
@@ -206,7 +213,10 @@ async fn a_session_filter_reaches_every_scan_through_every_view() {
             })
             .count();
         if scans.is_empty() || filtered != scans.len() {
-            failures.push(format!("{view}: {filtered} of {} scans filtered:\n{text}", scans.len()));
+            failures.push(format!(
+                "{view}: {filtered} of {} scans filtered:\n{text}",
+                scans.len()
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));

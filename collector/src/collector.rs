@@ -122,10 +122,9 @@ impl Collector {
         let replay = read_wal(&wal_dir, coverage.max_seq() + 1, |rec| {
             let rows = match Record::decode(&rec.payload).map_err(|e| e.to_string())? {
                 Record::Export(payload) => {
-                    let req = ExportRequest::decode_proto(payload.signal, &payload.proto)
-                        .map_err(|e| {
-                            format!("undecodable {} request: {e}", payload.signal.as_str())
-                        })?;
+                    let req = ExportRequest::decode_proto(payload.signal, &payload.proto).map_err(
+                        |e| format!("undecodable {} request: {e}", payload.signal.as_str()),
+                    )?;
                     req.rows(payload.ingest_ns)
                         .map_err(|e| format!("rows: {e}"))?
                 }
@@ -151,7 +150,10 @@ impl Collector {
         // what readers see from now on: every file on disk, kept up to date by each flush
         let mut files = std::collections::HashMap::new();
         for table in schemas::tables::ALL_TABLES {
-            files.insert(table, schemas::layout::list_table(&config.data_dir, table)?.files);
+            files.insert(
+                table,
+                schemas::layout::list_table(&config.data_dir, table)?.files,
+            );
         }
         buffer.set_files(files);
         let wal_config = WalConfig {

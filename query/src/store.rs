@@ -92,11 +92,12 @@ impl StoreTable {
             let df_schema = DFSchema::try_from(Arc::clone(&self.schema))?;
             source = source.with_predicate(state.create_physical_expr(predicate, &df_schema)?);
         }
-        let config = FileScanConfigBuilder::new(ObjectStoreUrl::local_filesystem(), Arc::new(source))
-            .with_file_groups(groups.into_iter().map(FileGroup::new).collect())
-            .with_projection_indices(projection.cloned())?
-            .with_limit(limit)
-            .build();
+        let config =
+            FileScanConfigBuilder::new(ObjectStoreUrl::local_filesystem(), Arc::new(source))
+                .with_file_groups(groups.into_iter().map(FileGroup::new).collect())
+                .with_projection_indices(projection.cloned())?
+                .with_limit(limit)
+                .build();
         ParquetFormat::default()
             .with_options(state.table_options().parquet.clone())
             .create_physical_plan(state, config)
@@ -139,7 +140,10 @@ impl datafusion::catalog::TableProvider for StoreTable {
         let mut inputs: Vec<Arc<dyn ExecutionPlan>> = Vec::new();
         let files = snapshot.files(self.table);
         if !files.is_empty() {
-            inputs.push(self.scan_files(state, files, projection, filters, limit).await?);
+            inputs.push(
+                self.scan_files(state, files, projection, filters, limit)
+                    .await?,
+            );
         }
         let hot = snapshot.batches(self.table);
         if !hot.is_empty() {

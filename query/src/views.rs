@@ -202,7 +202,6 @@ SELECT session_id, revision, turn_index, turn_id, ts, position, agent, tool_call
   plan_status_changed(previous_plan, plan) AS steps_status_changed
 FROM p";
 
-
 /// Each session's latest detection pass, its findings only. A pass is one WAL
 /// append, so its rows share a `wal_seq`, and a later pass supersedes it whole.
 fn findings_sql() -> String {

@@ -57,7 +57,11 @@ async fn sessions_chains_findings_and_rules() {
     // (query, sessions newest first, total)
     let cases: [(&str, Vec<&str>, i64); 8] = [
         ("", vec![REVIEWED, CLAUDE_PUSH, CODEX_PUSH], 3),
-        ("?include_auxiliary=true", vec![REVIEWED, REVIEWER, CLAUDE_PUSH, CODEX_PUSH], 4),
+        (
+            "?include_auxiliary=true",
+            vec![REVIEWED, REVIEWER, CLAUDE_PUSH, CODEX_PUSH],
+            4,
+        ),
         ("?agent=claude_code", vec![CLAUDE_PUSH], 1),
         ("?q=force", vec![CLAUDE_PUSH, CODEX_PUSH], 2),
         ("?q=FORCE%20origin", vec![CLAUDE_PUSH, CODEX_PUSH], 2),
@@ -76,11 +80,23 @@ async fn sessions_chains_findings_and_rules() {
         want_sorted.sort();
         if q.contains("limit") {
             // which rows a page holds depends on the scenarios' times: its size does not
-            expect(q, got.len() == want.len(), format!("sessions {got:?}, want {} rows", want.len()));
+            expect(
+                q,
+                got.len() == want.len(),
+                format!("sessions {got:?}, want {} rows", want.len()),
+            );
         } else {
-            expect(q, got_sorted == want_sorted, format!("sessions {got:?}, want {want:?}"));
+            expect(
+                q,
+                got_sorted == want_sorted,
+                format!("sessions {got:?}, want {want:?}"),
+            );
         }
-        expect(q, v["total"] == json!(total), format!("total {}, want {total}", v["total"]));
+        expect(
+            q,
+            v["total"] == json!(total),
+            format!("total {}, want {total}", v["total"]),
+        );
     }
     let (_, all) = get(&server, "/api/sessions").await;
     let codex = all["sessions"]
@@ -97,11 +113,18 @@ async fn sessions_chains_findings_and_rules() {
         ("denials", json!(1)),
         ("findings", json!(4)),
         ("max_severity", json!("high")),
-        ("findings_by_severity", json!({"critical": 0, "high": 3, "medium": 1, "low": 0, "info": 0})),
+        (
+            "findings_by_severity",
+            json!({"critical": 0, "high": 3, "medium": 1, "low": 0, "info": 0}),
+        ),
         ("is_auxiliary", json!(false)),
         ("reviews_session", Value::Null),
     ] {
-        expect(&format!("codex session {k}"), codex[k] == want, format!("{}, want {want}", codex[k]));
+        expect(
+            &format!("codex session {k}"),
+            codex[k] == want,
+            format!("{}, want {want}", codex[k]),
+        );
     }
 
     // the intent chain of the reviewed session
@@ -109,7 +132,11 @@ async fn sessions_chains_findings_and_rules() {
     expect("chain", status == 200, format!("status {status}"));
     let turns = chain["turns"].as_array().cloned().unwrap_or_default();
     let prompted: Vec<&Value> = turns.iter().filter(|t| !t["prompt"].is_null()).collect();
-    expect("chain turns", prompted.len() == 1, format!("{} prompted turns", prompted.len()));
+    expect(
+        "chain turns",
+        prompted.len() == 1,
+        format!("{} prompted turns", prompted.len()),
+    );
     let actions: Vec<Value> = turns
         .iter()
         .flat_map(|t| t["actions"].as_array().cloned().unwrap_or_default())
@@ -120,10 +147,20 @@ async fn sessions_chains_findings_and_rules() {
         .collect();
     expect(
         "chain actions",
-        calls == ["call_1_f648e5f7", "call_2_9cbafcf4", "call_3_d593378d", "call_4_1d2eb1d0"],
+        calls
+            == [
+                "call_1_f648e5f7",
+                "call_2_9cbafcf4",
+                "call_3_d593378d",
+                "call_4_1d2eb1d0",
+            ],
         format!("{calls:?}"),
     );
-    let refused = actions.iter().find(|a| a["tool_call_id"] == "call_4_1d2eb1d0").cloned().unwrap_or_default();
+    let refused = actions
+        .iter()
+        .find(|a| a["tool_call_id"] == "call_4_1d2eb1d0")
+        .cloned()
+        .unwrap_or_default();
     for (k, want) in [
         ("decision", json!("deny")),
         ("decision_source", json!("reviewer")),
@@ -131,7 +168,11 @@ async fn sessions_chains_findings_and_rules() {
         ("reviewed_by", json!(REVIEWER)),
         ("paths_written", json!(["~/.codex/config.toml"])),
     ] {
-        expect(&format!("refused action {k}"), refused[k] == want, format!("{}, want {want}", refused[k]));
+        expect(
+            &format!("refused action {k}"),
+            refused[k] == want,
+            format!("{}, want {want}", refused[k]),
+        );
     }
     expect(
         "refused action steps",
@@ -174,19 +215,41 @@ async fn sessions_chains_findings_and_rules() {
         retried["details"]["steps"].as_array().map(Vec::len) == Some(2),
         format!("{}", retried["details"]),
     );
-    let (_, f) = get(&server, &format!("/api/findings?session={CODEX_PUSH}&severity=high")).await;
-    expect("high findings of a session", f["total"] == json!(3), format!("{}", f["total"]));
+    let (_, f) = get(
+        &server,
+        &format!("/api/findings?session={CODEX_PUSH}&severity=high"),
+    )
+    .await;
+    expect(
+        "high findings of a session",
+        f["total"] == json!(3),
+        format!("{}", f["total"]),
+    );
 
     // rules
     let (_, r) = get(&server, "/api/rules").await;
     let rule_ids = ids(&r, "rules", "id");
     for id in [
-        "denied-action", "credential-read", "secret-exfiltration", "covert-exfiltration",
-        "download-execute", "destructive-command", "destructive-infra", "denied-then-retried",
-        "unlisted-mcp-server", "first-mcp-server", "new-egress-domain", "silent-side-effect",
-        "controls-disabled", "self-modification",
+        "denied-action",
+        "credential-read",
+        "secret-exfiltration",
+        "covert-exfiltration",
+        "download-execute",
+        "destructive-command",
+        "destructive-infra",
+        "denied-then-retried",
+        "unlisted-mcp-server",
+        "first-mcp-server",
+        "new-egress-domain",
+        "silent-side-effect",
+        "controls-disabled",
+        "self-modification",
     ] {
-        expect("rules", rule_ids.iter().any(|r| r == id), format!("{id} missing from {rule_ids:?}"));
+        expect(
+            "rules",
+            rule_ids.iter().any(|r| r == id),
+            format!("{id} missing from {rule_ids:?}"),
+        );
     }
 
     // clear refusals of bad parameters
@@ -198,9 +261,18 @@ async fn sessions_chains_findings_and_rules() {
     ] {
         let (status, v) = get(&server, q).await;
         expect(q, status == 400, format!("status {status}: {v}"));
-        expect(q, v["error"].as_str().is_some_and(|e| e.contains(needle)), format!("{v}"));
+        expect(
+            q,
+            v["error"].as_str().is_some_and(|e| e.contains(needle)),
+            format!("{v}"),
+        );
     }
-    assert!(failures.is_empty(), "{} failures:\n  {}", failures.len(), failures.join("\n  "));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n  {}",
+        failures.len(),
+        failures.join("\n  ")
+    );
 }
 
 /// `vigil check` with its exit status and output.
@@ -250,9 +322,17 @@ async fn policy_checks_over_the_cli_and_http() {
     )
     .unwrap();
     let harmless = tmp.path().join("harmless.rules");
-    std::fs::write(&harmless, "prefix_rule(pattern = [\"rm\", \"-rf\", \"/\"], decision = \"forbidden\")\n").unwrap();
+    std::fs::write(
+        &harmless,
+        "prefix_rule(pattern = [\"rm\", \"-rf\", \"/\"], decision = \"forbidden\")\n",
+    )
+    .unwrap();
     let bad = tmp.path().join("bad.rules");
-    std::fs::write(&bad, "# ok\nprefix_rule(pattern = [\"git\"], decision = \"maybe\")\n").unwrap();
+    std::fs::write(
+        &bad,
+        "# ok\nprefix_rule(pattern = [\"git\"], decision = \"maybe\")\n",
+    )
+    .unwrap();
     let mut pushes: Vec<String> = PUSHES.iter().map(|s| s.to_string()).collect();
     pushes.sort();
 
@@ -268,17 +348,33 @@ async fn policy_checks_over_the_cli_and_http() {
         (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
     };
     let content = std::fs::read_to_string(&codex).unwrap();
-    let (status, v) = post(json!({"policies": [{"name": "default.rules", "content": content}]})).await;
+    let (status, v) =
+        post(json!({"policies": [{"name": "default.rules", "content": content}]})).await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(denied_calls(&v["violations"]), pushes, "{v}");
     assert_eq!(v["ran"], json!(2), "the -f pushes ran: {v}");
     let first = &v["violations"][0];
-    assert_eq!(first["rule"].as_str().map(|r| r.contains("prefix_rule")), Some(true), "{first}");
-    assert_eq!(first["justification"], json!("no pushes from agents"), "{first}");
+    assert_eq!(
+        first["rule"].as_str().map(|r| r.contains("prefix_rule")),
+        Some(true),
+        "{first}"
+    );
+    assert_eq!(
+        first["justification"],
+        json!("no pushes from agents"),
+        "{first}"
+    );
     assert_eq!(first["line"], json!(1), "{first}");
-    let (status, v) = post(json!({"policies": [{"name": "default.rules", "content": content}], "session": CODEX_PUSH})).await;
+    let (status, v) = post(
+        json!({"policies": [{"name": "default.rules", "content": content}], "session": CODEX_PUSH}),
+    )
+    .await;
     assert_eq!(status, 200);
-    assert_eq!(denied_calls(&v["violations"]), ["call_1_4de35122", "call_2_bf6102ab"], "{v}");
+    assert_eq!(
+        denied_calls(&v["violations"]),
+        ["call_1_4de35122", "call_2_bf6102ab"],
+        "{v}"
+    );
     let bad_text = std::fs::read_to_string(&bad).unwrap();
     let (status, v) = post(json!({"policies": [{"name": "bad.rules", "content": bad_text}]})).await;
     assert_eq!(status, 400, "{v}");
@@ -289,23 +385,48 @@ async fn policy_checks_over_the_cli_and_http() {
     // and from the CLI, over the stored files
     assert!(server.terminate().success());
     let dir = server.data_dir.display().to_string();
-    let (code, out, err) = check(&["--data-dir", &dir, "--policy", codex.to_str().unwrap(), "--format", "json"]);
+    let (code, out, err) = check(&[
+        "--data-dir",
+        &dir,
+        "--policy",
+        codex.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     assert_eq!(code, 1, "{out}{err}");
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(denied_calls(&v), pushes);
-    let (code, out, err) = check(&["--data-dir", &dir, "--policy", claude.to_str().unwrap(), "--format", "json"]);
+    let (code, out, err) = check(&[
+        "--data-dir",
+        &dir,
+        "--policy",
+        claude.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     assert_eq!(code, 1, "{out}{err}");
     assert_eq!(denied_calls(&serde_json::from_str(&out).unwrap()), pushes);
     let (code, out, err) = check(&["--data-dir", &dir, "--policy", codex.to_str().unwrap()]);
     assert_eq!(code, 1, "{err}");
-    assert!(out.contains("call_1_4de35122") && out.contains("4 actions the policy would deny or ask about (2 of them ran)"), "{out}");
+    assert!(
+        out.contains("call_1_4de35122")
+            && out.contains("4 actions the policy would deny or ask about (2 of them ran)"),
+        "{out}"
+    );
     let (code, out, err) = check(&["--data-dir", &dir, "--policy", harmless.to_str().unwrap()]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("no violations"), "{out}");
     let (code, _, err) = check(&["--data-dir", &dir, "--policy", bad.to_str().unwrap()]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("bad.rules:2"), "{err}");
-    let (code, _, err) = check(&["--data-dir", &dir, "--policy", codex.to_str().unwrap(), "--since", "next tuesday"]);
+    let (code, _, err) = check(&[
+        "--data-dir",
+        &dir,
+        "--policy",
+        codex.to_str().unwrap(),
+        "--since",
+        "next tuesday",
+    ]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("is not a time"), "{err}");
 }

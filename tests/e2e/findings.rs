@@ -13,17 +13,16 @@ const UPLOAD: &str = "call_3_bc3b3d9a";
 
 /// The scenario's Codex log request split in two: the upload's records and the rest.
 fn halves() -> (Vec<u8>, Vec<u8>) {
-    let path = fixtures::scenarios_dir().join(SCENARIO).join("0002_logs.json");
+    let path = fixtures::scenarios_dir()
+        .join(SCENARIO)
+        .join("0002_logs.json");
     let body: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     let mentions_upload = |r: &Value| r.to_string().contains(UPLOAD);
     let keep = |pred: &dyn Fn(&Value) -> bool| {
         let mut b = body.clone();
         for rl in b["resourceLogs"].as_array_mut().unwrap() {
             for sl in rl["scopeLogs"].as_array_mut().unwrap() {
-                sl["logRecords"]
-                    .as_array_mut()
-                    .unwrap()
-                    .retain(|r| pred(r));
+                sl["logRecords"].as_array_mut().unwrap().retain(|r| pred(r));
             }
         }
         serde_json::to_vec(&b).unwrap()
@@ -34,9 +33,7 @@ fn halves() -> (Vec<u8>, Vec<u8>) {
 }
 
 async fn post(server: &Server, body: Vec<u8>) {
-    let r = server
-        .post_otlp("/v1/logs", "application/json", body)
-        .await;
+    let r = server.post_otlp("/v1/logs", "application/json", body).await;
     assert_eq!(r.status(), 200);
 }
 
@@ -61,11 +58,16 @@ async fn a_sequence_split_across_requests_and_a_restart_is_found_once() {
     let server = Server::start().await;
     post(&server, upload).await;
     let first = server.findings().await;
-    assert_eq!(exfiltrations(&first), Vec::<&Value>::new(), "only the upload so far");
+    assert_eq!(
+        exfiltrations(&first),
+        Vec::<&Value>::new(),
+        "only the upload so far"
+    );
     assert!(
         first
             .iter()
-            .any(|f| f["rule"] == "denied-action" && f["tool_call_ids"] == serde_json::json!([UPLOAD])),
+            .any(|f| f["rule"] == "denied-action"
+                && f["tool_call_ids"] == serde_json::json!([UPLOAD])),
         "the refused upload is a finding on its own: {first:?}"
     );
 
@@ -102,7 +104,10 @@ async fn a_sequence_split_across_requests_and_a_restart_is_found_once() {
     let dir = server.data_dir.display().to_string();
     let (ok, out, err) = vigil(&["rescan", "--data-dir", &dir]);
     assert!(ok, "rescan failed: {err}");
-    assert!(out.contains(&format!("{} findings", before_restart.len())), "{out}");
+    assert!(
+        out.contains(&format!("{} findings", before_restart.len())),
+        "{out}"
+    );
     let (ok, out, err) = vigil(&[
         "query",
         "--data-dir",
@@ -116,7 +121,11 @@ async fn a_sequence_split_across_requests_and_a_restart_is_found_once() {
         .lines()
         .map(|l| {
             let o: serde_json::Map<String, Value> = serde_json::from_str(l).unwrap();
-            vec![o["finding_id"].clone(), o["rule_id"].clone(), o["session_id"].clone()]
+            vec![
+                o["finding_id"].clone(),
+                o["rule_id"].clone(),
+                o["session_id"].clone(),
+            ]
         })
         .collect();
     assert_eq!(rescanned, before_restart);

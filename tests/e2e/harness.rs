@@ -187,16 +187,20 @@ impl Server {
     /// objects (`event`: the `event_name` of the first cited event of a finding
     /// that cites no tool call, else absent), sorted.
     pub async fn findings(&self) -> Vec<Value> {
-        wait_for("the detector to catch up", Duration::from_secs(60), async || {
-            let rows = self
-                .rows(
-                    "SELECT (SELECT CAST(max(wal_seq) AS BIGINT) FROM agent_events_raw), \
+        wait_for(
+            "the detector to catch up",
+            Duration::from_secs(60),
+            async || {
+                let rows = self
+                    .rows(
+                        "SELECT (SELECT CAST(max(wal_seq) AS BIGINT) FROM agent_events_raw), \
                             (SELECT CAST(max(evaluated_through) AS BIGINT) FROM findings_raw)",
-                )
-                .await;
-            let (top, through) = (rows[0][0].as_i64(), rows[0][1].as_i64());
-            (top.is_none() || through >= top).then_some(())
-        })
+                    )
+                    .await;
+                let (top, through) = (rows[0][0].as_i64(), rows[0][1].as_i64());
+                (top.is_none() || through >= top).then_some(())
+            },
+        )
         .await;
         let got = objects(
             &self

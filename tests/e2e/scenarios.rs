@@ -97,7 +97,12 @@ impl Mismatches {
             self.0.push(format!("{what}: got {got}, want {want}"));
         }
     }
-    pub fn check(&mut self, what: impl std::fmt::Display, ok: bool, detail: impl std::fmt::Display) {
+    pub fn check(
+        &mut self,
+        what: impl std::fmt::Display,
+        ok: bool,
+        detail: impl std::fmt::Display,
+    ) {
         if !ok {
             self.0.push(format!("{what}: {detail}"));
         }
@@ -501,11 +506,7 @@ pub async fn check_findings(server: &Server, name: &str, m: &mut Mismatches) {
     want.sort_by_key(|v| v.to_string());
     let got = server.findings().await;
     for w in &want {
-        m.check(
-            format!("finding {w}"),
-            got.contains(w),
-            "missing",
-        );
+        m.check(format!("finding {w}"), got.contains(w), "missing");
     }
     for g in &got {
         m.check(format!("finding {g}"), want.contains(g), "not expected");
@@ -521,7 +522,10 @@ async fn check_auxiliary(server: &Server, expect: &Value, m: &mut Mismatches) {
             )
             .await,
     );
-    let want = expect["auxiliary_sessions"].as_array().cloned().unwrap_or_default();
+    let want = expect["auxiliary_sessions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     m.check(
         "auxiliary sessions",
         got.len() == want.len(),
@@ -529,11 +533,19 @@ async fn check_auxiliary(server: &Server, expect: &Value, m: &mut Mismatches) {
     );
     for w in &want {
         let Some(g) = got.iter().find(|g| g["session_id"] == w["session_id"]) else {
-            m.check(format!("auxiliary session {}", w["session_id"]), false, "missing");
+            m.check(
+                format!("auxiliary session {}", w["session_id"]),
+                false,
+                "missing",
+            );
             continue;
         };
         for k in w.as_object().into_iter().flat_map(|o| o.keys()) {
-            m.eq(format!("auxiliary session {} {k}", w["session_id"]), &g[k.as_str()], &w[k]);
+            m.eq(
+                format!("auxiliary session {} {k}", w["session_id"]),
+                &g[k.as_str()],
+                &w[k],
+            );
         }
     }
 }

@@ -76,7 +76,8 @@ fn paging(limit: Option<usize>, offset: Option<usize>) -> Result<(usize, usize),
 }
 
 /// Per-session finding counts, joined to `sessions`.
-const FINDING_COUNTS: &str = "SELECT session_id, count(*) AS findings, max(severity_rank) AS max_severity_rank,
+const FINDING_COUNTS: &str =
+    "SELECT session_id, count(*) AS findings, max(severity_rank) AS max_severity_rank,
   sum(CASE WHEN severity = 'critical' THEN 1 ELSE 0 END) AS critical,
   sum(CASE WHEN severity = 'high' THEN 1 ELSE 0 END) AS high,
   sum(CASE WHEN severity = 'medium' THEN 1 ELSE 0 END) AS medium,
@@ -144,10 +145,16 @@ pub async fn sessions(
         }
     }
     if let Some(t) = &q.since {
-        filters.push(format!("CAST(s.last_seen AS BIGINT) >= {}", time_ns("since", t)?));
+        filters.push(format!(
+            "CAST(s.last_seen AS BIGINT) >= {}",
+            time_ns("since", t)?
+        ));
     }
     if let Some(t) = &q.until {
-        filters.push(format!("CAST(s.started AS BIGINT) <= {}", time_ns("until", t)?));
+        filters.push(format!(
+            "CAST(s.started AS BIGINT) <= {}",
+            time_ns("until", t)?
+        ));
     }
     match q.has_findings {
         Some(true) => filters.push("f.findings > 0".into()),
@@ -169,7 +176,9 @@ pub async fn sessions(
     } else {
         format!("WHERE {}", filters.join(" AND "))
     };
-    let from = format!("sessions s LEFT JOIN ({FINDING_COUNTS}) f ON f.session_id = s.session_id {filter}");
+    let from = format!(
+        "sessions s LEFT JOIN ({FINDING_COUNTS}) f ON f.session_id = s.session_id {filter}"
+    );
     let total = objects(&state.engine, &format!("SELECT count(*) AS n FROM {from}")).await?;
     let rows = objects(
         &state.engine,
@@ -236,17 +245,23 @@ pub async fn session(
     };
     let events = objects(
         e,
-        &format!("SELECT {EVENT_COLUMNS} FROM agent_events WHERE session_id = {sid} ORDER BY position"),
+        &format!(
+            "SELECT {EVENT_COLUMNS} FROM agent_events WHERE session_id = {sid} ORDER BY position"
+        ),
     )
     .await?;
     let actions = objects(
         e,
-        &format!("SELECT {ACTION_COLUMNS} FROM agent_actions WHERE session_id = {sid} ORDER BY position"),
+        &format!(
+            "SELECT {ACTION_COLUMNS} FROM agent_actions WHERE session_id = {sid} ORDER BY position"
+        ),
     )
     .await?;
     let findings: Vec<Object> = objects(
         e,
-        &format!("SELECT {FINDING_COLUMNS} FROM findings WHERE session_id = {sid} ORDER BY ts, rule_id"),
+        &format!(
+            "SELECT {FINDING_COLUMNS} FROM findings WHERE session_id = {sid} ORDER BY ts, rule_id"
+        ),
     )
     .await?
     .into_iter()
@@ -308,7 +323,11 @@ pub(crate) fn intent_chain(
     };
     let by_event: HashMap<String, &Object> = events
         .iter()
-        .filter_map(|ev| ev.get("event_id").and_then(Value::as_str).map(|id| (id.to_string(), ev)))
+        .filter_map(|ev| {
+            ev.get("event_id")
+                .and_then(Value::as_str)
+                .map(|id| (id.to_string(), ev))
+        })
         .collect();
     let turn_of = |o: &Object| o.get("turn_index").and_then(Value::as_i64).unwrap_or(0);
     let mut turns: Vec<(i64, Object)> = Vec::new();
@@ -336,20 +355,35 @@ pub(crate) fn intent_chain(
         let i = turn(turn_of(ev), &mut turns);
         let o = &mut turns[i].1;
         if o.get("turn_id").is_none() {
-            o.insert("turn_id".into(), ev.get("turn_id").cloned().unwrap_or(Value::Null));
-            o.insert("started".into(), ev.get("ts").cloned().unwrap_or(Value::Null));
+            o.insert(
+                "turn_id".into(),
+                ev.get("turn_id").cloned().unwrap_or(Value::Null),
+            );
+            o.insert(
+                "started".into(),
+                ev.get("ts").cloned().unwrap_or(Value::Null),
+            );
         }
         let kind = ev.get("kind").and_then(Value::as_str).unwrap_or("");
         let has_call = ev.get("tool_call_id").is_some_and(|c| !c.is_null());
         match kind {
             "prompt" if o["prompt"].is_null() => {
-                o.insert("prompt".into(), ev.get("text").cloned().unwrap_or(Value::Null));
+                o.insert(
+                    "prompt".into(),
+                    ev.get("text").cloned().unwrap_or(Value::Null),
+                );
                 o.insert("prompt_event_id".into(), ev["event_id"].clone());
             }
             "model_call" | "model_response" if !has_call => {
                 let mut m = Map::new();
                 for k in [
-                    "event_id", "ts", "kind", "model", "input_tokens", "output_tokens", "duration_ms",
+                    "event_id",
+                    "ts",
+                    "kind",
+                    "model",
+                    "input_tokens",
+                    "output_tokens",
+                    "duration_ms",
                     "outcome",
                 ] {
                     m.insert(k.into(), ev.get(k).cloned().unwrap_or(Value::Null));
@@ -379,8 +413,18 @@ pub(crate) fn intent_chain(
             .map(|ev| {
                 let mut s = Map::new();
                 for k in [
-                    "event_id", "ts", "kind", "event_name", "decision", "decision_source", "outcome",
-                    "exit_code", "output_bytes", "network_decision", "duration_ms", "text",
+                    "event_id",
+                    "ts",
+                    "kind",
+                    "event_name",
+                    "decision",
+                    "decision_source",
+                    "outcome",
+                    "exit_code",
+                    "output_bytes",
+                    "network_decision",
+                    "duration_ms",
+                    "text",
                 ] {
                     if let Some(v) = ev.get(k).filter(|v| !v.is_null()) {
                         s.insert(k.into(), v.clone());
@@ -416,7 +460,11 @@ pub(crate) fn intent_chain(
             .filter(|p| p.get("turn_index").and_then(Value::as_i64).unwrap_or(0) <= *n)
             .next_back();
         let Some(p) = latest else { continue };
-        let plan = p.get("plan").and_then(Value::as_str).unwrap_or("[]").to_string();
+        let plan = p
+            .get("plan")
+            .and_then(Value::as_str)
+            .unwrap_or("[]")
+            .to_string();
         o.insert(
             "plan".into(),
             serde_json::from_str(&plan).unwrap_or(Value::Null),
@@ -557,13 +605,20 @@ pub async fn check(
     let mut set = schemas::policy::PolicySet::new(Vec::new());
     for p in &req.policies {
         let policy = schemas::policy::Policy::parse(&p.name, &p.content).map_err(|e| {
-            ApiError::Policy(json!({"file": e.file, "line": e.line, "reason": e.reason}), e.to_string())
+            ApiError::Policy(
+                json!({"file": e.file, "line": e.line, "reason": e.reason}),
+                e.to_string(),
+            )
         })?;
         set.push(policy);
     }
     let scope = query::check::CheckScope {
         session_id: req.session.clone(),
-        since_ns: req.since.as_deref().map(|t| time_ns("since", t)).transpose()?,
+        since_ns: req
+            .since
+            .as_deref()
+            .map(|t| time_ns("since", t))
+            .transpose()?,
     };
     let violations = query::check::check(&state.engine, &set, &scope).await?;
     Ok(Json(json!({

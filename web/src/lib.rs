@@ -88,7 +88,14 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("tables")).unwrap();
         let engine = QueryEngine::offline(dir.path()).await.unwrap();
         let rules = std::sync::Arc::new(query::detect::RuleSet::defaults());
-        (router(AppState { engine, tokens, rules }), dir)
+        (
+            router(AppState {
+                engine,
+                tokens,
+                rules,
+            }),
+            dir,
+        )
     }
 
     async fn call(

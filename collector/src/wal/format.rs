@@ -163,9 +163,7 @@ impl RowsPayload {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Self, WalError> {
-        let (&tag, rest) = bytes
-            .split_first()
-            .ok_or(WalError::BadPayload("empty"))?;
+        let (&tag, rest) = bytes.split_first().ok_or(WalError::BadPayload("empty"))?;
         if tag != ROWS_TAG {
             return Err(WalError::BadPayload("not a rows record"));
         }
@@ -174,7 +172,9 @@ impl RowsPayload {
             .ok_or(WalError::BadPayload("rows record without a table name"))?;
         let len = usize::from(len);
         if rest.len() < len {
-            return Err(WalError::BadPayload("rows record shorter than its table name"));
+            return Err(WalError::BadPayload(
+                "rows record shorter than its table name",
+            ));
         }
         let table = std::str::from_utf8(&rest[..len])
             .map_err(|_| WalError::BadPayload("table name is not UTF-8"))?;

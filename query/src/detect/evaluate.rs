@@ -22,7 +22,11 @@ pub struct Hit<'a> {
 }
 
 /// Every hit of the native rules in `rules` on `session`, without repeats.
-pub fn native_hits<'a>(rules: &'a [Rule], session: &'a Session, ctx: &StoreContext) -> Vec<Hit<'a>> {
+pub fn native_hits<'a>(
+    rules: &'a [Rule],
+    session: &'a Session,
+    ctx: &StoreContext,
+) -> Vec<Hit<'a>> {
     let mut hits = Vec::new();
     for rule in rules {
         let RuleBody::Native {
@@ -105,7 +109,9 @@ fn sequences(
         .iter()
         .map(|s| {
             (0..items.len())
-                .filter(|&i| s.predicate.matches(&items[i], session, ctx) && s.host_allowed(&items[i]))
+                .filter(|&i| {
+                    s.predicate.matches(&items[i], session, ctx) && s.host_allowed(&items[i])
+                })
                 .collect()
         })
         .collect();
@@ -113,7 +119,16 @@ fn sequences(
     let mut out = Vec::new();
     for &end in &candidates[last] {
         let mut chain = vec![end];
-        if earliest_chain(steps, &candidates, items, last, end, end, window, &mut chain) {
+        if earliest_chain(
+            steps,
+            &candidates,
+            items,
+            last,
+            end,
+            end,
+            window,
+            &mut chain,
+        ) {
             chain.reverse();
             chain.dedup();
             out.push(chain);
@@ -228,11 +243,23 @@ mod tests {
     #[test]
     fn variants_share_the_program_and_most_words() {
         let cases = [
-            ("git push --force origin main", "git push -f origin main", true),
-            ("git push --force origin main", "git push origin main --force", true),
+            (
+                "git push --force origin main",
+                "git push -f origin main",
+                true,
+            ),
+            (
+                "git push --force origin main",
+                "git push origin main --force",
+                true,
+            ),
             ("rm -rf ./build /", "rm -rf ./build", true),
             ("git push --force origin main", "git status", false),
-            ("curl https://a.example/x", "wget https://a.example/x", false),
+            (
+                "curl https://a.example/x",
+                "wget https://a.example/x",
+                false,
+            ),
             ("ls", "ls", true),
         ];
         for (a, b, want) in cases {

@@ -142,8 +142,16 @@ pub struct FirstSeen {
 impl StoreContext {
     /// Records `event_id` as the first event naming `host` (tests).
     #[cfg(test)]
-    pub(crate) fn with_first(mut self, host: Option<&str>, mcp: Option<&str>, event_id: &str) -> Self {
-        let seen = FirstSeen { ts: 0, event_id: event_id.to_string() };
+    pub(crate) fn with_first(
+        mut self,
+        host: Option<&str>,
+        mcp: Option<&str>,
+        event_id: &str,
+    ) -> Self {
+        let seen = FirstSeen {
+            ts: 0,
+            event_id: event_id.to_string(),
+        };
         if let Some(h) = host {
             self.first_host.insert(h.to_ascii_lowercase(), seen.clone());
         }
@@ -174,7 +182,11 @@ impl StoreContext {
 
     /// Folds in the hosts and servers of rows stored after `after_seq` (all rows
     /// when `None`), keeping the earliest event of each.
-    pub async fn update(&mut self, engine: &QueryEngine, after_seq: Option<u64>) -> Result<(), Error> {
+    pub async fn update(
+        &mut self,
+        engine: &QueryEngine,
+        after_seq: Option<u64>,
+    ) -> Result<(), Error> {
         let since = after_seq.map_or(String::new(), |s| format!("AND wal_seq > {s}"));
         for (column, map) in [
             ("network_host", &mut self.first_host),
@@ -206,7 +218,10 @@ impl StoreContext {
                     } else {
                         v
                     };
-                    let seen = FirstSeen { ts: t, event_id: id };
+                    let seen = FirstSeen {
+                        ts: t,
+                        event_id: id,
+                    };
                     match map.get_mut(&v) {
                         Some(old) if *old <= seen => {}
                         Some(old) => *old = seen,
@@ -255,16 +270,21 @@ pub async fn load_sessions(
         let json = if rows { Some(batch_json(batch)?) } else { None };
         for (i, item) in event_items(batch)?.into_iter().enumerate() {
             let (session_id, item) = item;
-            let session = sessions.entry(session_id.clone()).or_insert_with(|| Session {
-                session_id,
-                ..Session::default()
-            });
+            let session = sessions
+                .entry(session_id.clone())
+                .or_insert_with(|| Session {
+                    session_id,
+                    ..Session::default()
+                });
             let mut item = item;
             if let Some(json) = &json {
                 item.row = Some(json[i].clone());
             }
             session.last_ts = session.last_ts.max(item.ts);
-            if item.kinds.iter().any(|k| k == schemas::events::kind::SESSION_START)
+            if item
+                .kinds
+                .iter()
+                .any(|k| k == schemas::events::kind::SESSION_START)
                 && item.agent.as_deref() == Some(schemas::Vendor::Codex.as_str())
                 && session.configured_mcp_servers.is_none()
             {
@@ -279,7 +299,11 @@ pub async fn load_sessions(
                         .collect(),
                 );
             }
-            if item.kinds.iter().any(|k| k == schemas::events::kind::SESSION_START) {
+            if item
+                .kinds
+                .iter()
+                .any(|k| k == schemas::events::kind::SESSION_START)
+            {
                 // the servers a session starts with are configuration, not a call
                 item.mcp_server = None;
             }
@@ -438,17 +462,25 @@ pub(crate) fn strings(batch: &RecordBatch, name: &str) -> Result<Vec<Option<Stri
 pub(crate) fn ints(batch: &RecordBatch, name: &str) -> Result<Vec<Option<i64>>, Error> {
     let a = column(batch, name, &DataType::Int64)?;
     let a = a.as_primitive::<arrow::datatypes::Int64Type>();
-    Ok((0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))).collect())
+    Ok((0..a.len())
+        .map(|i| a.is_valid(i).then(|| a.value(i)))
+        .collect())
 }
 
 pub(crate) fn bools(batch: &RecordBatch, name: &str) -> Result<Vec<Option<bool>>, Error> {
     let a = column(batch, name, &DataType::Boolean)?;
     let a = a.as_boolean();
-    Ok((0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))).collect())
+    Ok((0..a.len())
+        .map(|i| a.is_valid(i).then(|| a.value(i)))
+        .collect())
 }
 
 pub(crate) fn lists(batch: &RecordBatch, name: &str) -> Result<Vec<Vec<String>>, Error> {
-    let to = DataType::List(std::sync::Arc::new(Field::new("item", DataType::Utf8, true)));
+    let to = DataType::List(std::sync::Arc::new(Field::new(
+        "item",
+        DataType::Utf8,
+        true,
+    )));
     let a = column(batch, name, &to)?;
     let a = a.as_list::<i32>();
     Ok((0..a.len())
@@ -504,7 +536,13 @@ mod tests {
         assert!(item.runs("/tmp/x.sh"), "{:?}", item.programs);
         assert!(item.uses("/tmp/x.sh"));
         assert!(!item.runs("chmod +x"));
-        assert!(item.simple_commands.iter().any(|c| c == "chmod +x /tmp/x.sh"), "{:?}", item.simple_commands);
+        assert!(
+            item.simple_commands
+                .iter()
+                .any(|c| c == "chmod +x /tmp/x.sh"),
+            "{:?}",
+            item.simple_commands
+        );
     }
 
     #[test]

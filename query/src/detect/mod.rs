@@ -131,8 +131,7 @@ impl Detector {
         } else {
             self.checkpoint
         };
-        let sessions =
-            items::load_sessions(engine, &ids, !self.rules.sigma().is_empty()).await?;
+        let sessions = items::load_sessions(engine, &ids, !self.rules.sigma().is_empty()).await?;
         let mut columns = FindingColumns::with_capacity(sessions.len() * 2);
         let mut findings = 0;
         for session in &sessions {
@@ -173,7 +172,10 @@ impl Detector {
 
     /// The sessions touched by rows past the checkpoint, and the `wal_seq` they
     /// reach; brings the store-wide context up to that point first.
-    async fn start_round(&mut self, engine: &QueryEngine) -> Result<Option<(u64, Vec<String>)>, Error> {
+    async fn start_round(
+        &mut self,
+        engine: &QueryEngine,
+    ) -> Result<Option<(u64, Vec<String>)>, Error> {
         let r = engine
             .sql(&format!(
                 "SELECT CAST(max(wal_seq) AS BIGINT) AS top FROM {AGENT_EVENTS_RAW}"
@@ -215,7 +217,9 @@ impl Detector {
             hits.extend(sigma.hits(session, &|id| self.rules.get(id)));
         }
         let mut rows: Vec<FindingRow> = hits.iter().map(|h| finding_row(session, h)).collect();
-        rows.sort_by(|a, b| (a.ts, &a.rule_id, &a.finding_id).cmp(&(b.ts, &b.rule_id, &b.finding_id)));
+        rows.sort_by(|a, b| {
+            (a.ts, &a.rule_id, &a.finding_id).cmp(&(b.ts, &b.rule_id, &b.finding_id))
+        });
         rows.dedup_by(|a, b| a.finding_id == b.finding_id);
         rows
     }
@@ -260,7 +264,12 @@ fn finding_row(session: &Session, hit: &Hit<'_>) -> FindingRow {
     let rule = hit.rule;
     let steps: Vec<serde_json::Value> = hit.items.iter().map(|i| step_json(i)).collect();
     FindingRow {
-        ts: hit.items.iter().map(|i| i.ts).max().unwrap_or(session.last_ts),
+        ts: hit
+            .items
+            .iter()
+            .map(|i| i.ts)
+            .max()
+            .unwrap_or(session.last_ts),
         session_id: session.session_id.clone(),
         finding_id: Some(finding_id(&rule.id, &event_ids)),
         rule_id: Some(rule.id.clone()),
@@ -298,7 +307,10 @@ fn step_json(i: &Item) -> serde_json::Value {
         (!i.paths_written.is_empty()).then(|| i.paths_written.clone().into()),
     );
     put("network_host", i.network_host.clone().map(Into::into));
-    put("network_decision", i.network_decision.clone().map(Into::into));
+    put(
+        "network_decision",
+        i.network_decision.clone().map(Into::into),
+    );
     put("mcp_server", i.mcp_server.clone().map(Into::into));
     put("event_ids", Some(i.event_ids.clone().into()));
     serde_json::Value::Object(m)
@@ -377,7 +389,10 @@ mod unit {
             ..Item::default()
         };
         assert_eq!(
-            fill_title("{command} then {network_host} ({decision_source}, {mcp_server})", &[&read, &send]),
+            fill_title(
+                "{command} then {network_host} ({decision_source}, {mcp_server})",
+                &[&read, &send]
+            ),
             "cat ~/.aws/credentials then evil.example (proxy, ?)"
         );
         let long = Item {

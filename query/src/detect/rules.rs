@@ -285,7 +285,9 @@ impl Predicate {
             decision_source: lower(&spec.decision_source),
             ran: spec.ran,
             silent: spec.silent,
-            paths_read: globs(&spec.paths_read, |g| PathGlob::new(g).map_err(|e| e.to_string()))?,
+            paths_read: globs(&spec.paths_read, |g| {
+                PathGlob::new(g).map_err(|e| e.to_string())
+            })?,
             paths_written: globs(&spec.paths_written, |g| {
                 PathGlob::new(g).map_err(|e| e.to_string())
             })?,
@@ -356,7 +358,10 @@ impl Predicate {
             return false;
         }
         if !self.decision.is_empty()
-            && !item.decision.as_deref().is_some_and(|d| self.decision.iter().any(|x| x == d))
+            && !item
+                .decision
+                .as_deref()
+                .is_some_and(|d| self.decision.iter().any(|x| x == d))
         {
             return false;
         }
@@ -398,7 +403,10 @@ impl Predicate {
         {
             return false;
         }
-        if self.network.is_some_and(|n| n != item.network_host.is_some()) {
+        if self
+            .network
+            .is_some_and(|n| n != item.network_host.is_some())
+        {
             return false;
         }
         if !self.network_host.is_empty()
@@ -589,9 +597,8 @@ impl RuleSet {
             reason: e.to_string(),
         })?;
         for spec in parsed.rule {
-            let only_disables = spec.enabled == Some(false)
-                && spec.matches.is_none()
-                && spec.sequence.is_none();
+            let only_disables =
+                spec.enabled == Some(false) && spec.matches.is_none() && spec.sequence.is_none();
             match self.specs.iter_mut().find(|(_, s)| s.id == spec.id) {
                 // an override keeps what it does not restate
                 Some((src, old)) => {

@@ -253,8 +253,11 @@ impl SigmaEvaluator {
 }
 
 fn our_rule<'m>(r: &EvaluationResult, ids: &'m HashMap<String, String>) -> Option<&'m str> {
-    ids.get(&result_key(r.header.rule_id.as_deref(), &r.header.rule_title))
-        .map(String::as_str)
+    ids.get(&result_key(
+        r.header.rule_id.as_deref(),
+        &r.header.rule_title,
+    ))
+    .map(String::as_str)
 }
 
 /// The session's events a correlation result refers to, in session order.
@@ -307,7 +310,10 @@ mod tests {
             )
             .unwrap_err()
             .to_string();
-        assert!(e.contains("logsource must be {product: vigil, category: agent_events}"), "{e}");
+        assert!(
+            e.contains("logsource must be {product: vigil, category: agent_events}"),
+            "{e}"
+        );
         assert!(e.contains("windows"), "{e}");
     }
 }
