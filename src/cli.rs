@@ -129,6 +129,14 @@ pub struct ServeArgs {
     /// TOML file of extra redaction patterns (`[[pattern]] kind = "…" regex = "…" group = 0`).
     #[arg(long, env = "VIGIL_REDACT_PATTERNS")]
     pub redact_patterns: Option<PathBuf>,
+    /// How long one SQL statement may run (API, Postgres wire, the detector's own
+    /// queries) before it is stopped with a timeout error.
+    #[arg(long, env = "VIGIL_QUERY_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub query_timeout: Duration,
+    /// Memory (bytes) all running statements may hold together for sorts, joins
+    /// and aggregations; a statement needing more fails, intake is not affected.
+    #[arg(long, env = "VIGIL_QUERY_MEMORY_BYTES", default_value_t = 512 * 1024 * 1024)]
+    pub query_memory_bytes: usize,
     /// Detection rule files (TOML, or Sigma `.yml` / `.yaml`), added to the
     /// defaults in order; a rule with a default's id overrides it. See docs/rules.md.
     #[arg(long, env = "VIGIL_RULES", value_delimiter = ',', num_args = 1..)]

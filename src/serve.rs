@@ -58,7 +58,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     let flusher = collector.spawn_flusher(stop.child_token());
 
-    let engine = query::QueryEngine::new(collector.store(), query::QueryLimits::default()).await?;
+    let limits = query::QueryLimits {
+        memory_bytes: args.query_memory_bytes,
+        timeout: args.query_timeout,
+    };
+    let engine = query::QueryEngine::new(collector.store(), limits).await?;
     let detector = crate::detect::spawn(
         Arc::clone(&collector),
         engine.clone(),
