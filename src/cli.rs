@@ -25,7 +25,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the OTLP receivers (gRPC and HTTP), the store and the SQL API.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Run read-only SQL over a data directory.
     Query(QueryArgs),
     /// Import OTLP export files (JSON, JSON lines, protobuf; gzip ok) into a data directory.
@@ -195,7 +195,7 @@ pub fn redactor(
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve(args) => crate::serve::serve(args).await,
+        Command::Serve(args) => crate::serve::serve(*args).await,
         Command::Query(args) => {
             let engine = query::QueryEngine::offline(&args.data_dir).await?;
             let result = engine.sql(&args.sql).await?;

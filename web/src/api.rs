@@ -442,8 +442,7 @@ pub(crate) fn intent_chain(
                 let ts = a.get("ts").and_then(Value::as_str).unwrap_or("");
                 reviews
                     .iter()
-                    .filter(|r| r.get("started").and_then(Value::as_str).unwrap_or("") <= ts)
-                    .next_back()
+                    .rfind(|r| r.get("started").and_then(Value::as_str).unwrap_or("") <= ts)
                     .or(reviews.first())
                     .map(|r| r["session_id"].clone())
             })
@@ -457,8 +456,7 @@ pub(crate) fn intent_chain(
     for (n, o) in &mut turns {
         let latest = plans
             .iter()
-            .filter(|p| p.get("turn_index").and_then(Value::as_i64).unwrap_or(0) <= *n)
-            .next_back();
+            .rfind(|p| p.get("turn_index").and_then(Value::as_i64).unwrap_or(0) <= *n);
         let Some(p) = latest else { continue };
         let plan = p
             .get("plan")

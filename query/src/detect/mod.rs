@@ -322,7 +322,8 @@ fn step_json(i: &Item) -> serde_json::Value {
 fn fill_title(title: &str, items: &[&Item]) -> String {
     const MAX: usize = 120;
     let mut out = title.to_string();
-    let fields: [(&str, fn(&Item) -> Option<String>); 7] = [
+    type Field = fn(&Item) -> Option<String>;
+    let fields: [(&str, Field); 7] = [
         ("{command}", |i| {
             // tools without a command line: the tool and what it touched
             i.command.clone().or_else(|| {
