@@ -317,13 +317,20 @@ fn step_json(i: &Item) -> serde_json::Value {
 }
 
 /// A rule title with `{command}`, `{tool_name}`, `{decision}`,
-/// `{decision_source}`, `{network_host}`, `{mcp_server}` or `{path}` filled
+/// `{decision_source}`, `{network_host}`, `{mcp_server}`, `{destination}` (the
+/// host, else the MCP server) or `{path}` filled
 /// from the last cited item that has it (`?` when none does).
 fn fill_title(title: &str, items: &[&Item]) -> String {
     const MAX: usize = 120;
     let mut out = title.to_string();
     type Field = fn(&Item) -> Option<String>;
-    let fields: [(&str, Field); 7] = [
+    let fields: [(&str, Field); 8] = [
+        ("{destination}", |i| {
+            // where data went: a host, else an MCP server
+            i.network_host
+                .clone()
+                .or_else(|| i.mcp_server.as_ref().map(|s| format!("MCP server {s}")))
+        }),
         ("{command}", |i| {
             // tools without a command line: the tool and what it touched
             i.command.clone().or_else(|| {
@@ -395,6 +402,18 @@ mod unit {
                 &[&read, &send]
             ),
             "cat ~/.aws/credentials then evil.example (proxy, ?)"
+        );
+        let mcp = Item {
+            mcp_server: Some("files".into()),
+            ..Item::default()
+        };
+        assert_eq!(
+            fill_title("to {destination}", &[&read, &send]),
+            "to evil.example"
+        );
+        assert_eq!(
+            fill_title("to {destination}", &[&read, &mcp]),
+            "to MCP server files"
         );
         let long = Item {
             command: Some("x".repeat(500)),
