@@ -70,7 +70,10 @@ impl StoreTable {
         let partitions = state.config().target_partitions().max(1);
         let mut groups: Vec<Vec<PartitionedFile>> = vec![Vec::new(); partitions.min(files.len())];
         for (i, f) in files.iter().enumerate() {
-            let path = f.path.to_string_lossy();
+            // object-store locations are absolute and `.`-free: a store opened as
+            // `./data` (the default) must name `/cwd/data/…`, not `%2E/data/…`
+            let path = std::path::absolute(&f.path)?;
+            let path = path.to_string_lossy();
             let file = PartitionedFile::new(path.trim_start_matches('/'), f.size)
                 .with_partition_values(vec![
                     ScalarValue::Utf8(Some(f.date.clone())),

@@ -250,3 +250,90 @@ fn vigil_query_writes_nothing() {
     assert!(err.contains("no Vigil data directory"), "{err}");
     assert!(!tmp.path().join("nope").exists());
 }
+
+/// The README's way: `vigil serve` in a directory, data under the default
+/// relative `./data`, stopped and started again, then queried once rows are
+/// in Parquet files.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_default_relative_data_dir_serves_flushed_files_after_a_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let body =
+        std::fs::read(fixtures::scenarios_dir().join("04_prompt_injection_exfil/0002_logs.json"))
+            .unwrap();
+    let serve = || {
+        std::process::Command::new(crate::harness::vigil_bin())
+            .current_dir(tmp.path())
+            .args([
+                "serve",
+                "--otlp-grpc-addr",
+                "127.0.0.1:0",
+                "--otlp-http-addr",
+                "127.0.0.1:0",
+            ])
+            .args([
+                "--http-addr",
+                "127.0.0.1:0",
+                "--pg-addr",
+                "127.0.0.1:0",
+                "--addr-file",
+                "addrs.json",
+            ])
+            .env("VIGIL_LOG", "warn")
+            .env_remove("VIGIL_DATA_DIR")
+            .spawn()
+            .expect("start vigil")
+    };
+    let addrs = async || -> serde_json::Value {
+        crate::harness::wait_for(
+            "the address file",
+            std::time::Duration::from_secs(30),
+            async || {
+                std::fs::read_to_string(tmp.path().join("addrs.json"))
+                    .ok()
+                    .and_then(|s| serde_json::from_str(&s).ok())
+            },
+        )
+        .await
+    };
+    let stop = |mut child: std::process::Child| {
+        let ok = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+        assert!(child.wait().unwrap().success(), "a clean stop exits 0");
+        let _ = std::fs::remove_file(tmp.path().join("addrs.json"));
+    };
+    let client = reqwest::Client::new();
+    let child = serve();
+    let a = addrs().await;
+    let r = client
+        .post(format!(
+            "http://{}/v1/logs",
+            a["otlp_http"].as_str().unwrap()
+        ))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    stop(child); // flushes the rows to ./data/tables
+    assert!(tmp.path().join("data/tables").is_dir());
+    for _ in 0..2 {
+        let child = serve();
+        let a = addrs().await;
+        let v: serde_json::Value = client
+            .post(format!("http://{}/api/sql", a["http"].as_str().unwrap()))
+            .body(r#"{"sql": "SELECT count(*) AS n FROM agent_events"}"#)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["rows"][0][0], serde_json::json!(18), "{v}");
+        stop(child);
+    }
+}
