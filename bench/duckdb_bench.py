@@ -98,13 +98,42 @@ SELECT w.session_id, w.tool_call_id, w.position, w.command, w.decision, w.path_w
   list_sort(list(DISTINCT r.path_read) FILTER (WHERE r.path_read IS NOT NULL)) AS read_before
 FROM writes w LEFT JOIN reads r ON r.session_id = w.session_id AND r.position < w.position
 GROUP BY w.session_id, w.tool_call_id, w.position, w.command, w.decision, w.path_written;
+
+CREATE VIEW files_read_before_change AS
+WITH writes AS (
+  SELECT session_id, tool_call_id, ts, position, turn_index, tool_name, command, decision, ran,
+    unnest(paths_written) AS path_written
+  FROM agent_actions WHERE paths_written IS NOT NULL
+), reads AS (
+  SELECT session_id, position, unnest(paths_read) AS path_read
+  FROM agent_actions WHERE paths_read IS NOT NULL AND ran
+)
+SELECT w.session_id, w.tool_call_id, w.ts, w.position, w.turn_index, w.tool_name, w.command,
+  w.decision, w.ran, w.path_written,
+  list_sort(list(DISTINCT r.path_read) FILTER (WHERE r.path_read IS NOT NULL)) AS read_before,
+  count(DISTINCT r.path_read) AS files_read_before
+FROM writes w LEFT JOIN reads r ON r.session_id = w.session_id AND r.position < w.position
+GROUP BY w.session_id, w.tool_call_id, w.ts, w.position, w.turn_index, w.tool_name, w.command,
+  w.decision, w.ran, w.path_written;
 """
+# Views built on Vigil's own SQL functions (is_variant, plan_added, ...) or on
+# tables DuckDB is not given (findings) are not defined here; their queries are
+# reported as null and shown as "—".
 
 
 def timed(con, sql):
     start = time.perf_counter()
     rows = con.execute(sql).fetchall()
     return (time.perf_counter() - start) * 1e3, len(rows)
+
+
+def defined(con, sql):
+    """Whether DuckDB can plan `sql` (False for the views it is not given)."""
+    try:
+        con.execute("EXPLAIN " + sql)
+        return True
+    except duckdb.CatalogException:
+        return False
 
 
 def main():
@@ -118,8 +147,12 @@ def main():
     out = {"session": {}, "store": {}, "rows": {}}
     timed(con, queries["session"][0][1].replace("{s}", sessions[0]))
     for name, sql in queries["session"]:
+        if not defined(con, sql.replace("{s}", sessions[0])):
+            continue
         out["session"][name] = [timed(con, sql.replace("{s}", s))[0] for s in sessions]
     for name, sql in queries["store"]:
+        if not defined(con, sql):
+            continue
         best, rows = min(timed(con, sql) for _ in range(3))
         out["store"][name] = best
         out["rows"][name] = con.execute(sql).fetchall()[0][0] if sql.lower().startswith("select count") else rows

@@ -39,6 +39,26 @@ pub const SESSION_QUERIES: &[(&str, &str)] = &[
         "plan_updates",
         "SELECT * FROM plan_updates WHERE session_id = '{s}'",
     ),
+    (
+        "seed: files_read_before_change",
+        "SELECT * FROM files_read_before_change WHERE session_id = '{s}'",
+    ),
+    (
+        "seed: silent_commands",
+        "SELECT * FROM silent_commands WHERE session_id = '{s}' ORDER BY position",
+    ),
+    (
+        "seed: denied_attempts",
+        "SELECT * FROM denied_attempts WHERE session_id = '{s}'",
+    ),
+    (
+        "seed: plan_evolution",
+        "SELECT * FROM plan_evolution WHERE session_id = '{s}'",
+    ),
+    (
+        "findings (one)",
+        "SELECT * FROM findings WHERE session_id = '{s}'",
+    ),
 ];
 
 /// Whole-store queries.
@@ -57,6 +77,18 @@ pub const STORE_QUERIES: &[(&str, &str)] = &[
     (
         "reads_before_writes",
         "SELECT count(*) FROM reads_before_writes",
+    ),
+    (
+        "seed: files_read_before_change",
+        "SELECT count(*) FROM files_read_before_change",
+    ),
+    (
+        "seed: denied_attempts",
+        "SELECT count(*) FROM denied_attempts",
+    ),
+    (
+        "seed: plan_evolution",
+        "SELECT count(*) FROM plan_evolution",
     ),
 ];
 

@@ -123,6 +123,13 @@ pub struct ServeArgs {
     /// Write buffered rows to Parquet at least this often (e.g. 10s, 500ms, 1m).
     #[arg(long, env = "VIGIL_FLUSH_INTERVAL", default_value = "10s", value_parser = humantime::parse_duration)]
     pub flush_interval: Duration,
+    /// How often the compactor looks for small Parquet files to merge into large
+    /// sorted ones (0s turns compaction off).
+    #[arg(long, env = "VIGIL_COMPACT_INTERVAL", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub compact_interval: Duration,
+    /// Files of one size class merged at once (tests and tuning).
+    #[arg(long, env = "VIGIL_COMPACT_FAN_IN", default_value_t = 8, hide = true, value_parser = clap::value_parser!(u16).range(2..=64))]
+    pub compact_fan_in: u16,
     /// Secret redaction before anything is stored: on or off.
     #[arg(long, env = "VIGIL_REDACT", default_value = "on", value_parser = ["on", "off"])]
     pub redact: String,

@@ -1,8 +1,9 @@
 //! `vigil serve`: process wiring and ordered shutdown.
 //!
-//! Start: open the store (WAL replay), bind all listeners, start the flusher and
-//! the servers. Stop (SIGTERM / Ctrl-C): stop accepting connections and let
-//! in-flight requests finish → stop the detector → close the WAL (queued appends are fsync'd and
+//! Start: open the store (WAL replay), bind all listeners, start the flusher,
+//! the compactor, the detector and the servers. Stop (SIGTERM / Ctrl-C): stop
+//! accepting connections and let in-flight requests finish → stop the detector
+//! and the compactor (a merge under way finishes) → close the WAL (queued appends are fsync'd and
 //! answered) → flush everything to Parquet → exit 0.
 
 use std::sync::Arc;
@@ -63,6 +64,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         timeout: args.query_timeout,
     };
     let engine = query::QueryEngine::new(collector.store(), limits).await?;
+    let compactor = collector.spawn_compactor(
+        collector::CompactionConfig {
+            interval: args.compact_interval,
+            // a statement planned before a swap reads the old files until it ends
+            grace: args.query_timeout + std::time::Duration::from_secs(10),
+            fan_in: usize::from(args.compact_fan_in),
+            ..Default::default()
+        },
+        stop.child_token(),
+    );
     let detector = crate::detect::spawn(
         Arc::clone(&collector),
         engine.clone(),
@@ -137,6 +148,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     // the detector writes through the collector: it stops first
     let _ = detector.await;
+    let _ = compactor.await;
     let _ = flusher.await;
     let stats = collector.shutdown().await.context("final flush")?;
     tracing::info!(rows = stats.rows, files = stats.files, "flushed; bye");

@@ -188,6 +188,9 @@ async fn a_session_filter_reaches_every_scan_through_every_view() {
         "silent_commands",
         "plan_updates",
         "reads_before_writes",
+        "files_read_before_change",
+        "denied_attempts",
+        "plan_evolution",
     ] {
         let plan = engine
             .sql(&format!(

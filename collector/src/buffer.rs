@@ -1,6 +1,7 @@
 //! The hot buffer: acknowledged rows not yet in Parquet, queryable at once.
 
 use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -106,6 +107,21 @@ impl HotBuffer {
             inner.bytes -= e.bytes;
             inner.rows -= e.batches.iter().map(|(_, b)| b.num_rows()).sum::<usize>();
         }
+    }
+
+    /// Swaps the `inputs` of a compaction of `table` for its `output`: readers
+    /// see one or the other, never both.
+    pub(crate) fn replace_files(&self, table: &'static str, inputs: &[PathBuf], output: TableFile) {
+        let mut inner = self.inner.write();
+        let list = inner.files.entry(table).or_default();
+        let mut files: Vec<TableFile> = list
+            .iter()
+            .filter(|f| !inputs.contains(&f.path))
+            .cloned()
+            .collect();
+        files.push(output);
+        files.sort();
+        *list = Arc::new(files);
     }
 
     pub fn flushed_upto(&self) -> u64 {

@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::buffer::HotBuffer;
+use crate::compact::{CompactionConfig, Removals, compact_round};
 use crate::error::Error;
 use crate::flush::{Coverage, FlushStats, flush};
 use crate::metrics::Metrics;
@@ -382,6 +383,51 @@ impl Collector {
                     }
                 }
             }
+        })
+    }
+
+    /// Merges small Parquet files in the background (see [`crate::compact`])
+    /// every `config.interval` until `stop`; a merge under way when `stop`
+    /// comes is finished first.
+    pub fn spawn_compactor(
+        self: &Arc<Self>,
+        config: CompactionConfig,
+        stop: CancellationToken,
+    ) -> JoinHandle<()> {
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            if config.interval.is_zero() {
+                return;
+            }
+            let removals = Arc::new(parking_lot::Mutex::new(Removals::default()));
+            let mut tick = tokio::time::interval(config.interval);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tick.tick() => {}
+                }
+                let (c, removals, stop) = (Arc::clone(&this), Arc::clone(&removals), stop.clone());
+                let round = tokio::task::spawn_blocking(move || {
+                    compact_round(
+                        &c.buffer,
+                        &config,
+                        &c.metrics,
+                        &mut removals.lock(),
+                        &|| stop.is_cancelled(),
+                    )
+                })
+                .await;
+                match round {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => {
+                        this.metrics.compaction_errors.inc();
+                        tracing::error!(error = %e, "compaction failed; the files stay as they were and it is retried");
+                    }
+                    Err(e) => tracing::error!(error = %e, "compaction task failed"),
+                }
+            }
+            // merged inputs still in their grace period are removed by the next start
         })
     }
 

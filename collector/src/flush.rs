@@ -46,7 +46,7 @@ fn bloom_columns(table: &str) -> &'static [&'static str] {
 }
 
 /// Sort order within a file.
-fn sort_columns(table: &str) -> &'static [&'static str] {
+pub(crate) fn sort_columns(table: &str) -> &'static [&'static str] {
     match table {
         tables::AGENT_EVENTS | tables::FINDINGS => &["session_id", COL_TS],
         tables::OTLP_SPANS => &["trace_id", COL_TS],
@@ -102,15 +102,28 @@ pub(crate) fn writer_properties(
 pub(crate) struct Coverage(HashMap<(String, String, String), Vec<(u64, u64)>>);
 
 impl Coverage {
-    /// Scans the table directories; removes `.tmp` files left by a crash.
+    /// Scans the table directories; removes what a crash can leave: `.tmp`
+    /// files, the merge lists of unfinished compactions, and the inputs of
+    /// finished ones (then their lists).
     pub(crate) fn scan(data_dir: &Path) -> Result<Self, Error> {
         let mut cov = Coverage::default();
         for table in tables::ALL_TABLES {
             let listing = layout::list_table(data_dir, table)?;
+            // an unfinished merge's list goes before its `.tmp` (see `list_table`)
+            let mut dirs = std::collections::BTreeSet::new();
+            for list in &listing.unfinished_merges {
+                tracing::warn!(file = %list.display(), "removing the list of an unfinished compaction");
+                std::fs::remove_file(list)?;
+                dirs.extend(list.parent());
+            }
+            for dir in dirs {
+                crate::wal::fsync_dir(dir)?;
+            }
             for tmp in &listing.leftovers {
-                tracing::warn!(file = %tmp.display(), "removing unfinished Parquet file");
+                tracing::warn!(file = %tmp.display(), "removing what an interrupted write left");
                 std::fs::remove_file(tmp)?;
             }
+            crate::compact::remove_merged(&listing.merged_inputs, &listing.merge_lists)?;
             for f in listing.files {
                 cov.0
                     .entry((table.to_string(), f.date, f.hour))

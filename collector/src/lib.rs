@@ -11,7 +11,8 @@
 //! every request waiting, then moves the rows into the hot buffer (queryable at
 //! once through [`schemas::StoreState`]) and answers. The flusher writes buffered
 //! rows to zstd Parquet under the layout of `schemas::layout` and trims the
-//! WAL. On start, [`Collector::open`] replays the WAL so each acknowledged
+//! WAL; the compactor (`compact.rs`) merges the small files of each partition
+//! into large sorted ones and swaps them in under running queries. On start, [`Collector::open`] replays the WAL so each acknowledged
 //! record is in Parquet exactly once.
 //!
 //! The public surface is [`Collector`] and its [`CollectorConfig`], the
@@ -20,7 +21,9 @@
 
 mod buffer;
 mod collector;
+mod compact;
 mod error;
+mod failpoint;
 mod flush;
 mod metrics;
 mod otlp_json;
@@ -31,6 +34,7 @@ mod validate;
 mod wal;
 
 pub use collector::{Collector, CollectorConfig, ExportOutcome, OpenSummary};
+pub use compact::CompactionConfig;
 pub use error::Error;
 pub use flush::FlushStats;
 pub use metrics::{Metrics, WriteTotals};

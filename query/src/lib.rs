@@ -35,6 +35,7 @@ use schemas::{FixedStore, StoreSnapshot, StoreState};
 
 pub use catalog::QueryLimits;
 pub use error::Error;
+pub use postgres::PostgresSettings;
 
 /// Rows and their schema.
 #[derive(Debug, Clone)]

@@ -12,17 +12,27 @@
 //! and Grafana's table picker list it and the views beside the raw tables. The
 //! wrapper changes only the reported table type; the view is still inlined into
 //! each query, so filters reach the scans as before.
+//!
+//! `current_setting(name [, missing_ok])` answers from the session settings the
+//! wire front end reports for `SHOW` (passed in as [`PostgresSettings`]), so the
+//! two never disagree.
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use arrow::datatypes::SchemaRef;
+use arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::plan_err;
 use datafusion::datasource::TableType;
 use datafusion::error::Result as DfResult;
 use datafusion::execution::SessionState;
-use datafusion::logical_expr::{Expr, LogicalPlan, TableProviderFilterPushDown};
+use datafusion::logical_expr::{
+    ColumnarValue, Expr, LogicalPlan, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    TableProviderFilterPushDown, TypeSignature, Volatility,
+};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionContext;
 use datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
@@ -31,12 +41,27 @@ use datafusion_pg_catalog::pg_catalog::setup_pg_catalog;
 use crate::error::Error;
 use crate::{QueryEngine, catalog};
 
+/// A session setting's value by its lower-case name (`search_path`, `timezone`,
+/// …), `None` for a setting Postgres clients cannot read here.
+pub type PostgresSettings = fn(&str) -> Option<String>;
+
 impl QueryEngine {
-    /// The same store, limits and memory pool, with `pg_catalog` and Vigil's
-    /// views listed as tables (see the module docs).
-    pub async fn for_postgres(&self) -> Result<QueryEngine, Error> {
+    /// The same store, limits and memory pool, with `pg_catalog`, Vigil's
+    /// views listed as tables and `current_setting()` over `settings` (see the
+    /// module docs).
+    pub async fn for_postgres(&self, settings: PostgresSettings) -> Result<QueryEngine, Error> {
         let ctx = catalog::base_context(Arc::clone(self.base.runtime_env())).await?;
         present_views_as_tables(&ctx).await?;
+        ctx.register_udf(ScalarUDF::new_from_impl(CurrentSetting {
+            settings,
+            signature: Signature::one_of(
+                vec![
+                    TypeSignature::String(1),
+                    TypeSignature::Exact(vec![DataType::Utf8, DataType::Boolean]),
+                ],
+                Volatility::Stable,
+            ),
+        }));
         let catalog_name = ctx
             .state()
             .config()
@@ -68,6 +93,64 @@ async fn present_views_as_tables(ctx: &SessionContext) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// Postgres's `current_setting(name [, missing_ok])`.
+#[derive(Debug)]
+struct CurrentSetting {
+    settings: PostgresSettings,
+    signature: Signature,
+}
+
+impl PartialEq for CurrentSetting {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::fn_addr_eq(self.settings, other.settings) && self.signature == other.signature
+    }
+}
+
+impl Eq for CurrentSetting {}
+
+impl std::hash::Hash for CurrentSetting {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.signature.hash(state);
+    }
+}
+
+impl ScalarUDFImpl for CurrentSetting {
+    fn name(&self) -> &str {
+        "current_setting"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> DfResult<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let names = cast(&arrays[0], &DataType::Utf8)?;
+        let names = names.as_string::<i32>();
+        let missing_ok = arrays.get(1).map(|a| a.as_boolean().clone());
+        let mut out = StringBuilder::new();
+        for i in 0..names.len() {
+            if names.is_null(i) {
+                out.append_null();
+                continue;
+            }
+            let name = names.value(i).to_ascii_lowercase();
+            match (self.settings)(&name) {
+                Some(value) => out.append_value(value),
+                None if missing_ok
+                    .as_ref()
+                    .is_some_and(|m| m.is_valid(i) && m.value(i)) =>
+                {
+                    out.append_null()
+                }
+                None => return plan_err!("unrecognized configuration parameter \"{name}\""),
+            }
+        }
+        Ok(ColumnarValue::Array(Arc::new(out.finish()) as ArrayRef))
+    }
 }
 
 /// A view that reports itself as a base table (and is otherwise the view).
@@ -118,7 +201,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("tables")).unwrap();
         let plain = QueryEngine::offline(dir.path()).await.unwrap();
-        let pg = plain.for_postgres().await.unwrap();
+        let pg = plain
+            .for_postgres(|name| (name == "search_path").then(|| "public".to_string()))
+            .await
+            .unwrap();
         (plain, pg, dir)
     }
 
@@ -162,5 +248,33 @@ mod tests {
             pg.sql("DROP VIEW agent_events").await,
             Err(Error::NotReadOnly(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn current_setting_answers_from_the_settings_it_was_given() {
+        let (plain, pg, _dir) = engines().await;
+        let r = pg
+            .sql("SELECT current_setting('search_path'), current_setting('SEARCH_PATH'), current_setting('work_mem', true)")
+            .await
+            .unwrap();
+        assert_eq!(strings(&r, 0), ["public"]);
+        assert_eq!(strings(&r, 1), ["public"]);
+        let nulls = r.batches[0].column(2).null_count();
+        assert_eq!(nulls, 1, "missing_ok gives null");
+        let e = pg
+            .sql("SELECT current_setting('work_mem')")
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("unrecognized configuration parameter \"work_mem\""),
+            "{e}"
+        );
+        assert!(
+            plain
+                .sql("SELECT current_setting('search_path')")
+                .await
+                .is_err()
+        );
     }
 }

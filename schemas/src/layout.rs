@@ -4,12 +4,16 @@
 //! <data_dir>/LOCK                  held by the one writer (serve, ingest, reindex)
 //! <data_dir>/wal/<seq:020>.wal     WAL segments
 //! <data_dir>/tables/<table>/date=YYYY-MM-DD/hour=HH/<lo:020>-<hi:020>-<nonce:08x>.parquet
+//! <data_dir>/tables/<table>/date=YYYY-MM-DD/hour=HH/<output>.parquet.merge
 //! ```
 //!
 //! A Parquet file's name carries the WAL range it covers (see the collector's
-//! flush). Besides naming, this module holds the one directory walk that finds
-//! a table's files, used by the writer's coverage scan and by the query layer;
-//! it only reads.
+//! flush). A `.merge` file names the inputs of a compaction whose output is
+//! `<output>.parquet`: once the output exists the inputs are no longer part of
+//! the table, even while they are still on disk (running statements may read
+//! them until they are removed, and a crash may leave them). Besides naming,
+//! this module holds the one directory walk that finds a table's files, used by
+//! the writer's coverage scan and by the query layer; it only reads.
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +23,8 @@ pub const LOCK_FILE: &str = "LOCK";
 pub const PARQUET_EXT: &str = "parquet";
 /// Suffix of files being written; a crash may leave them, start-up removes them.
 pub const TMP_SUFFIX: &str = ".tmp";
+/// Suffix of a compaction's list of inputs (`<output file name>.merge`).
+pub const MERGE_SUFFIX: &str = ".merge";
 
 pub fn wal_dir(data_dir: &Path) -> PathBuf {
     data_dir.join(WAL_DIR)
@@ -53,6 +59,22 @@ pub fn parse_parquet_name(name: &str) -> Option<(u64, u64)> {
     Some((lo, hi))
 }
 
+/// The list of inputs of the compaction whose output is `output`.
+pub fn merge_list_path(output: &Path) -> PathBuf {
+    let mut name = output.file_name().unwrap_or_default().to_os_string();
+    name.push(MERGE_SUFFIX);
+    output.with_file_name(name)
+}
+
+/// The text of a merge list: one input file name per line.
+pub fn merge_list_text(inputs: &[TableFile]) -> String {
+    inputs
+        .iter()
+        .filter_map(|f| f.path.file_name()?.to_str())
+        .map(|n| format!("{n}\n"))
+        .collect()
+}
+
 /// One Parquet file of a table, as found on disk.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct TableFile {
@@ -67,9 +89,18 @@ pub struct TableFile {
 /// What a walk of a table directory found.
 #[derive(Debug, Default, Clone)]
 pub struct Listing {
+    /// The table: every file holding rows of it, each row in exactly one.
     pub files: Vec<TableFile>,
     /// Unfinished `.tmp` files (a crash during a write).
     pub leftovers: Vec<PathBuf>,
+    /// Merge lists of compactions whose output was never renamed into place (its
+    /// `.tmp` is still there): their inputs are still the table. Remove these
+    /// before the `.tmp` files, or the merge would look finished.
+    pub unfinished_merges: Vec<PathBuf>,
+    /// Inputs of finished compactions, still on disk: not part of the table.
+    pub merged_inputs: Vec<PathBuf>,
+    /// The merge lists of finished compactions (removable once their inputs are).
+    pub merge_lists: Vec<PathBuf>,
 }
 
 /// Every Parquet file of `table` under `data_dir`, sorted by partition and name.
@@ -92,14 +123,18 @@ pub fn list_table(data_dir: &Path, table: &str) -> std::io::Result<Listing> {
             let Some(hour) = dir_value(&hour_dir, "hour=") else {
                 continue;
             };
+            let mut files = Vec::new();
+            let mut merges = Vec::new();
             for file in std::fs::read_dir(hour_dir.path())? {
                 let file = file?;
                 let name = file.file_name();
                 let name = name.to_string_lossy();
                 if name.ends_with(TMP_SUFFIX) {
                     out.leftovers.push(file.path());
+                } else if let Some(output) = name.strip_suffix(MERGE_SUFFIX) {
+                    merges.push((output.to_string(), file.path()));
                 } else if let Some(range) = parse_parquet_name(&name) {
-                    out.files.push(TableFile {
+                    files.push(TableFile {
                         date: date.clone(),
                         hour: hour.clone(),
                         path: file.path(),
@@ -108,10 +143,38 @@ pub fn list_table(data_dir: &Path, table: &str) -> std::io::Result<Listing> {
                     });
                 }
             }
+            for (output, list) in merges {
+                // The output is written as `.tmp` before its list and renamed after
+                // it, so a list without a `.tmp` belongs to a finished merge, even
+                // once its output has been merged again and removed.
+                let tmp = hour_dir.path().join(format!("{output}{TMP_SUFFIX}"));
+                if tmp.exists() {
+                    out.unfinished_merges.push(list);
+                    continue;
+                }
+                let inputs = std::fs::read_to_string(&list)?;
+                let inputs: Vec<&str> = inputs.lines().filter(|l| !l.is_empty()).collect();
+                files.retain(|f| {
+                    let merged = f
+                        .path
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n != output && inputs.contains(&n));
+                    if merged {
+                        out.merged_inputs.push(f.path.clone());
+                    }
+                    !merged
+                });
+                out.merge_lists.push(list);
+            }
+            out.files.extend(files);
         }
     }
     out.files.sort();
     out.leftovers.sort();
+    out.unfinished_merges.sort();
+    out.merged_inputs.sort();
+    out.merge_lists.sort();
     Ok(out)
 }
 
@@ -164,5 +227,55 @@ mod tests {
         assert_eq!(l.files[0].size, 1);
         assert_eq!(l.leftovers.len(), 1);
         assert!(list_table(dir.path(), "missing").unwrap().files.is_empty());
+    }
+
+    #[test]
+    fn inputs_of_a_finished_merge_are_not_part_of_the_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let part = partition_dir(&table_dir(dir.path(), "t"), "2026-11-24", "00");
+        std::fs::create_dir_all(&part).unwrap();
+        let file = |lo, hi, nonce| {
+            let p = part.join(parquet_name(lo, hi, nonce));
+            std::fs::write(&p, b"x").unwrap();
+            p
+        };
+        let (a, b, c) = (file(1, 2, 0), file(3, 4, 0), file(5, 9, 0));
+        let merged = file(1, 4, 1);
+        let inputs = list_table(dir.path(), "t").unwrap().files;
+        let inputs: Vec<TableFile> = inputs
+            .into_iter()
+            .filter(|f| f.path == a || f.path == b)
+            .collect();
+        assert_eq!(inputs.len(), 2);
+        std::fs::write(merge_list_path(&merged), merge_list_text(&inputs)).unwrap();
+        // a merge whose output was never renamed into place: its inputs stay
+        let unfinished = part.join(parquet_name(5, 12, 7));
+        std::fs::write(merge_list_path(&unfinished), merge_list_text(&inputs[1..])).unwrap();
+        let unfinished_tmp = part.join(format!("{}{TMP_SUFFIX}", parquet_name(5, 12, 7)));
+        std::fs::write(&unfinished_tmp, b"").unwrap();
+
+        let l = list_table(dir.path(), "t").unwrap();
+        let paths: Vec<_> = l.files.iter().map(|f| f.path.clone()).collect();
+        assert_eq!(paths, [merged.clone(), c.clone()]);
+        assert_eq!(l.merged_inputs, [a.clone(), b.clone()]);
+        assert_eq!(l.merge_lists, [merge_list_path(&merged)]);
+        assert_eq!(l.unfinished_merges, [merge_list_path(&unfinished)]);
+        assert_eq!(l.leftovers, [unfinished_tmp]);
+
+        // merged again: `merged` is an input of `twice`, and once it is removed
+        // its own list still says that a and b are not the table
+        let twice = file(1, 9, 2);
+        let all = list_table(dir.path(), "t").unwrap().files;
+        let second: Vec<TableFile> = all.into_iter().filter(|f| f.path != twice).collect();
+        std::fs::write(merge_list_path(&twice), merge_list_text(&second)).unwrap();
+        std::fs::remove_file(&merged).unwrap();
+        let l = list_table(dir.path(), "t").unwrap();
+        let paths: Vec<_> = l.files.iter().map(|f| f.path.clone()).collect();
+        assert_eq!(paths, [twice.clone()]);
+        assert_eq!(l.merged_inputs, [a, b, c]);
+        assert_eq!(
+            l.merge_lists,
+            [merge_list_path(&merged), merge_list_path(&twice)]
+        );
     }
 }

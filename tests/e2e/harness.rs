@@ -54,6 +54,12 @@ impl Server {
 
     /// Starts on an existing data directory (restarts in crash tests).
     pub async fn start_in(data_dir: &Path, extra: &[&str]) -> Server {
+        Self::start_in_env(data_dir, extra, &[]).await
+    }
+
+    /// [`Server::start_in`] with extra environment variables (a `VIGIL_FAILPOINT`);
+    /// a restart does not carry them over.
+    pub async fn start_in_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let addr_file = data_dir.with_extension(format!("addr-{}", std::process::id()));
         let _ = std::fs::remove_file(&addr_file);
         let child = Command::new(vigil_bin())
@@ -76,6 +82,7 @@ impl Server {
             .env("VIGIL_LOG", "warn")
             // findings a tenth of a second behind intake, so tests wait less
             .env("VIGIL_DETECT_INTERVAL", "100ms")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -128,6 +135,23 @@ impl Server {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
+        }
+    }
+
+    /// Waits for the process to exit on its own (a failpoint); `None` if it is
+    /// still running after `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let c = self.child.as_mut().expect("running");
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(st) = c.try_wait().expect("wait") {
+                self.child = None;
+                return Some(st);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 

@@ -5,6 +5,7 @@ mod api;
 mod bad_input;
 mod captures;
 mod cli;
+mod compaction;
 mod crash;
 mod findings;
 mod harness;

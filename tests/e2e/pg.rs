@@ -193,3 +193,80 @@ async fn with_a_token_psql_must_give_it_as_the_password() {
     );
     assert!(out.lines().any(|l| l == "42"), "{out}");
 }
+
+/// The subquery Grafana's PostgreSQL data source uses for "schemas on the search path".
+const GRAFANA_SEARCH_PATH: &str = r#"
+          SELECT
+            CASE WHEN trim(s[i]) = '"$user"' THEN user ELSE trim(s[i]) END
+          FROM
+            generate_series(
+              array_lower(string_to_array(current_setting('search_path'),','),1),
+              array_upper(string_to_array(current_setting('search_path'),','),1)
+            ) as i,
+            string_to_array(current_setting('search_path'),',') s
+          "#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn grafanas_table_picker_and_column_queries_list_the_tables() {
+    let server = Server::start().await;
+    let excluded = "('information_schema', 'pg_catalog', '_timescaledb_cache', '_timescaledb_catalog', \
+                    '_timescaledb_internal', '_timescaledb_config', 'timescaledb_information', \
+                    'timescaledb_experimental')";
+    // the table picker, in its two forms (older Grafana filters by the search path,
+    // newer qualifies the names of tables outside it)
+    let tables = format!(
+        "SELECT quote_ident(table_name) AS \"table\" FROM information_schema.tables \
+         WHERE quote_ident(table_schema) NOT IN {excluded} \
+           AND quote_ident(table_schema) IN ({GRAFANA_SEARCH_PATH});\n"
+    );
+    let qualified = format!(
+        "SELECT CASE WHEN quote_ident(table_schema) IN ({GRAFANA_SEARCH_PATH}) \
+           THEN quote_ident(table_name) \
+           ELSE quote_ident(table_schema) || '.' || quote_ident(table_name) END AS \"table\" \
+         FROM information_schema.tables WHERE quote_ident(table_schema) NOT IN {excluded} \
+         ORDER BY CASE WHEN quote_ident(table_schema) IN ({GRAFANA_SEARCH_PATH}) THEN 0 ELSE 1 END, 1;\n"
+    );
+    for sql in [&tables, &qualified] {
+        let out = psql_ok(&server, None, &format!("\\pset tuples_only on\n{sql}"));
+        let names: Vec<&str> = out.lines().filter(|l| !l.is_empty()).collect();
+        for table in [
+            "agent_events",
+            "agent_actions",
+            "sessions",
+            "findings",
+            "otlp_spans",
+        ] {
+            assert!(names.contains(&table), "{table} missing from {names:?}");
+        }
+        assert!(
+            !names
+                .iter()
+                .any(|n| n.starts_with("pg_") || n.contains('.')),
+            "{names:?}"
+        );
+    }
+    // the columns of the chosen table, by bare and by qualified name
+    for table in ["agent_events", "public.agent_events"] {
+        let columns = format!(
+            "\\pset tuples_only on\n\
+             SELECT quote_ident(column_name) AS \"column\", data_type AS \"type\" \
+             FROM information_schema.columns WHERE \
+             CASE WHEN array_length(parse_ident('{table}'),1) = 2 \
+               THEN quote_ident(table_schema) = (parse_ident('{table}'))[1] \
+                 AND quote_ident(table_name) = (parse_ident('{table}'))[2] \
+               ELSE quote_ident(table_name) = '{table}' \
+                 AND quote_ident(table_schema) IN ({GRAFANA_SEARCH_PATH}) END;\n"
+        );
+        let out = psql_ok(&server, None, &columns);
+        let rows: Vec<&str> = out.lines().filter(|l| !l.is_empty()).collect();
+        assert!(rows.contains(&"session_id|Utf8"), "{table}: {rows:?}");
+        assert!(rows.len() > 20, "{table}: {rows:?}");
+    }
+    // and the function itself
+    let out = psql_ok(
+        &server,
+        None,
+        "\\pset tuples_only on\nSELECT current_setting('search_path');\n",
+    );
+    assert_eq!(out.trim(), "public", "{out}");
+}

@@ -70,7 +70,10 @@ pub async fn serve(
     tokens: Tokens,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), query::Error> {
-    let handlers = Arc::new(Handlers::new(engine.for_postgres().await?, tokens));
+    let handlers = Arc::new(Handlers::new(
+        engine.for_postgres(statement::setting).await?,
+        tokens,
+    ));
     let mut sessions = JoinSet::new();
     tokio::pin!(shutdown);
     loop {

@@ -8,6 +8,9 @@
 //! change nothing (the store is read-only, so a transaction is trivially
 //! consistent); every other statement is refused before planning.
 
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
 use datafusion::sql::parser::{DFParser, Statement as DfStatement};
 use datafusion::sql::sqlparser::ast::{ObjectName, Set, Statement};
 use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
@@ -64,7 +67,7 @@ const HARMLESS_SETTINGS: &[&str] = &[
 
 /// The settings `SHOW` answers; anything else goes to the engine (DataFusion's
 /// own settings) or fails there.
-fn setting(name: &str) -> Option<String> {
+pub(crate) fn setting(name: &str) -> Option<String> {
     let defaults = FormatOptions::default();
     let v = match name {
         "server_version" => SERVER_VERSION,
@@ -95,11 +98,51 @@ impl Statements {
     /// Every statement of `sql`, in order; one that is refused fails the whole text,
     /// so nothing of a refused batch runs.
     pub(crate) fn parse(&self, sql: &str) -> Result<Vec<Action>, Error> {
-        match self.parser.parse(sql) {
+        let sql = answer_search_path_subquery(sql);
+        match self.parser.parse(&sql) {
             Ok(statements) => statements.iter().map(classify).collect(),
-            Err(e) => Err(refused_datafusion_statement(sql).unwrap_or(Error::Sql(e.to_string()))),
+            Err(e) => Err(refused_datafusion_statement(&sql).unwrap_or(Error::Sql(e.to_string()))),
         }
     }
+}
+
+/// Grafana's PostgreSQL data source asks which schemas are on the search path
+/// (to list tables and to find a table's columns) with a subquery whose lateral
+/// `FROM generate_series(…) AS i, string_to_array(…) s` DataFusion cannot plan.
+/// It is replaced by its answer, the list of schemas of `setting("search_path")`
+/// (a list, not a subquery: Grafana puts it inside `CASE`, where DataFusion
+/// plans no subquery).
+/// (datafusion-pg-catalog substitutes `''`, "no schema", which leaves Grafana's
+/// table picker empty.)
+fn answer_search_path_subquery(sql: &str) -> Cow<'_, str> {
+    static GRAFANA: LazyLock<regex::Regex> = LazyLock::new(|| {
+        let text = r#"SELECT CASE WHEN trim(s[i]) = '"$user"' THEN user ELSE trim(s[i]) END
+            FROM generate_series(
+              array_lower(string_to_array(current_setting('search_path'),','),1),
+              array_upper(string_to_array(current_setting('search_path'),','),1)
+            ) as i, string_to_array(current_setting('search_path'),',') s"#;
+        // any spacing between the words; none needed around punctuation
+        let mut pattern = String::from("(?i)");
+        for (i, word) in text.split_whitespace().enumerate() {
+            if i > 0 {
+                pattern.push_str(r"\s*");
+            }
+            for part in word.split_inclusive([',', '(', ')']) {
+                pattern.push_str(&regex::escape(part));
+                if part.ends_with([',', '(', ')']) {
+                    pattern.push_str(r"\s*");
+                }
+            }
+        }
+        regex::Regex::new(&pattern).expect("a valid pattern")
+    });
+    let schemas = setting("search_path").unwrap_or_default();
+    let answer = schemas
+        .split(',')
+        .map(|s| format!("'{}'", s.trim().replace('\'', "''")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    GRAFANA.replace_all(sql, regex::NoExpand(&answer))
 }
 
 /// DataFusion's own statements (`CREATE EXTERNAL TABLE`, `COPY … TO 'file'`)
@@ -222,6 +265,42 @@ mod tests {
             panic!()
         };
         assert!(q.contains("pg_catalog.pg_class"), "{q}");
+    }
+
+    #[test]
+    fn grafanas_search_path_subquery_is_answered_with_the_search_path() {
+        // as Grafana's table picker sends it (indentation included)
+        let sql = r#"SELECT quote_ident(table_name) AS "table"
+    FROM information_schema.tables
+    WHERE quote_ident(table_schema) NOT IN ('information_schema', 'pg_catalog')
+      AND
+          quote_ident(table_schema) IN (
+          SELECT
+            CASE WHEN trim(s[i]) = '"$user"' THEN user ELSE trim(s[i]) END
+          FROM
+            generate_series(
+              array_lower(string_to_array(current_setting('search_path'),','),1),
+              array_upper(string_to_array(current_setting('search_path'),','),1)
+            ) as i,
+            string_to_array(current_setting('search_path'),',') s
+          )"#;
+        let rewritten = answer_search_path_subquery(sql);
+        assert_eq!(
+            rewritten,
+            "SELECT quote_ident(table_name) AS \"table\"\n    FROM information_schema.tables\n    \
+             WHERE quote_ident(table_schema) NOT IN ('information_schema', 'pg_catalog')\n      AND\n          \
+             quote_ident(table_schema) IN (\n          'public'\n          )"
+        );
+        // the same words on one line, other case
+        let one_line = "select 1 where 'public' in (select case when trim(s[i]) = '\"$user\"' then user else trim(s[i]) end from generate_series(array_lower(string_to_array(current_setting('search_path'), ','), 1), array_upper(string_to_array(current_setting('search_path'), ','), 1)) as i, string_to_array(current_setting('search_path'), ',') s)";
+        assert_eq!(
+            answer_search_path_subquery(one_line),
+            "select 1 where 'public' in ('public')"
+        );
+        assert!(matches!(
+            answer_search_path_subquery("SELECT current_setting('search_path')"),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]
