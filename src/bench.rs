@@ -58,10 +58,18 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     }
 }
 
-fn to_export(r: Request) -> ExportRequest {
+/// The request, and its size as OTLP protobuf on the wire.
+fn to_export(r: Request) -> (ExportRequest, usize) {
+    use prost::Message as _;
     match r {
-        Request::Logs(l) => ExportRequest::Logs(l),
-        Request::Traces(t) => ExportRequest::Traces(t),
+        Request::Logs(l) => {
+            let n = l.encoded_len();
+            (ExportRequest::Logs(l), n)
+        }
+        Request::Traces(t) => {
+            let n = t.encoded_len();
+            (ExportRequest::Traces(t), n)
+        }
     }
 }
 
@@ -95,12 +103,14 @@ async fn build(args: BuildArgs) -> anyhow::Result<()> {
     });
     let mut workers = Vec::new();
     let records = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let proto_bytes = Arc::new(std::sync::atomic::AtomicU64::new(0));
     for _ in 0..args.concurrency.max(1) {
-        let (c, rx, bar, records) = (
+        let (c, rx, bar, records, proto_bytes) = (
             Arc::clone(&collector),
             Arc::clone(&rx),
             bar.clone(),
             Arc::clone(&records),
+            Arc::clone(&proto_bytes),
         );
         workers.push(tokio::spawn(async move {
             loop {
@@ -108,7 +118,8 @@ async fn build(args: BuildArgs) -> anyhow::Result<()> {
                     break;
                 };
                 let events = sent.events as u64;
-                let req = to_export(sent.request);
+                let (req, wire) = to_export(sent.request);
+                proto_bytes.fetch_add(wire as u64, std::sync::atomic::Ordering::Relaxed);
                 loop {
                     match c.export(req.clone()).await {
                         Ok(o) => {
@@ -144,11 +155,44 @@ async fn build(args: BuildArgs) -> anyhow::Result<()> {
         args.data_dir.display(),
         n as f64 / secs
     );
+    let files_before = table_files(&args.data_dir);
+    let start = Instant::now();
+    let merges = collector
+        .compact_now(collector::CompactionConfig::default())
+        .await
+        .context("compacting")?;
     println!(
-        "agent_events: {:.1} MiB of Parquet",
-        table_bytes(&args.data_dir, schemas::tables::AGENT_EVENTS) as f64 / (1024.0 * 1024.0)
+        "compacted: {merges} merges in {:.1}s, {files_before} → {} files",
+        start.elapsed().as_secs_f64(),
+        table_files(&args.data_dir)
+    );
+    let proto = proto_bytes.load(std::sync::atomic::Ordering::Relaxed);
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    let mut total = 0;
+    for table in schemas::tables::ALL_TABLES {
+        let bytes = table_bytes(&args.data_dir, table);
+        total += bytes;
+        if bytes > 0 {
+            println!("  {table}: {:.1} MiB of Parquet", mib(bytes));
+        }
+    }
+    println!(
+        "storage: {:.1} MiB of Parquet for {:.1} MiB of OTLP protobuf: {:.1} B/record, {:.3}× the protobuf",
+        mib(total),
+        mib(proto),
+        total as f64 / n.max(1) as f64,
+        total as f64 / proto.max(1) as f64
     );
     Ok(())
+}
+
+/// Parquet files of every table.
+fn table_files(data_dir: &Path) -> usize {
+    schemas::tables::ALL_TABLES
+        .iter()
+        .filter_map(|t| schemas::layout::list_table(data_dir, t).ok())
+        .map(|l| l.files.len())
+        .sum()
 }
 
 /// Total bytes of the Parquet files of `table`.

@@ -9,6 +9,9 @@ use anyhow::Context as _;
 
 use crate::bench::QueryBenchArgs;
 
+/// The intent chain of `GET /api/sessions/{id}`, timed in-process.
+const CHAIN_API: &str = "chain: GET /api/sessions/{id}";
+
 /// Per-session queries (`{s}` is the session id).
 pub const SESSION_QUERIES: &[(&str, &str)] = &[
     (
@@ -124,10 +127,22 @@ fn pick_sessions(all: Vec<String>, n: usize, seed: u64) -> Vec<String> {
     all
 }
 
-async fn time(engine: &query::QueryEngine, sql: &str) -> anyhow::Result<(f64, usize)> {
+/// Runs `sql`; returns the time in ms and the answer's size: the value of a
+/// `SELECT count(*)`, else the number of rows (what DuckDB's side reports too).
+async fn time(engine: &query::QueryEngine, sql: &str) -> anyhow::Result<(f64, i64)> {
     let start = Instant::now();
     let r = engine.sql(sql).await.with_context(|| sql.to_string())?;
-    Ok((start.elapsed().as_secs_f64() * 1e3, r.num_rows()))
+    let ms = start.elapsed().as_secs_f64() * 1e3;
+    let size = if sql.to_ascii_lowercase().starts_with("select count") {
+        let col = arrow::compute::cast(r.batches[0].column(0), &arrow::datatypes::DataType::Int64)?;
+        col.as_any()
+            .downcast_ref::<arrow::array::Int64Array>()
+            .expect("i64")
+            .value(0)
+    } else {
+        r.num_rows() as i64
+    };
+    Ok((ms, size))
 }
 
 pub async fn run(args: QueryBenchArgs) -> anyhow::Result<()> {
@@ -163,24 +178,36 @@ pub async fn run(args: QueryBenchArgs) -> anyhow::Result<()> {
 
     // warm-up: the first statement loads footers into the metadata cache
     time(&engine, &SESSION_QUERIES[0].1.replace("{s}", &sessions[0])).await?;
-    let mut per_session: Vec<Timing> = SESSION_QUERIES
-        .iter()
-        .map(|(n, _)| Timing {
+    let mut per_session: Vec<Timing> = std::iter::once(CHAIN_API)
+        .chain(SESSION_QUERIES.iter().map(|(n, _)| *n))
+        .map(|n| Timing {
             name: n.to_string(),
             samples_ms: Vec::new(),
         })
         .collect();
     for s in &sessions {
+        // the intent chain as the API builds it (its statements, then the JSON)
+        let start = Instant::now();
+        let chain = web::session_chain(&engine, s)
+            .await
+            .map_err(|e| anyhow::anyhow!("the chain of {s}: {e}"))?;
+        anyhow::ensure!(chain.is_some(), "no chain for session {s}");
+        per_session[0]
+            .samples_ms
+            .push(start.elapsed().as_secs_f64() * 1e3);
         for (i, (_, sql)) in SESSION_QUERIES.iter().enumerate() {
             let (ms, _) = time(&engine, &sql.replace("{s}", s)).await?;
-            per_session[i].samples_ms.push(ms);
+            per_session[i + 1].samples_ms.push(ms);
         }
     }
     let mut store = Vec::new();
+    let mut answers = std::collections::HashMap::new();
     for (name, sql) in STORE_QUERIES {
         let mut samples = Vec::new();
         for _ in 0..3 {
-            samples.push(time(&engine, sql).await?.0);
+            let (ms, size) = time(&engine, sql).await?;
+            samples.push(ms);
+            answers.insert(name.to_string(), size);
         }
         store.push(Timing {
             name: name.to_string(),
@@ -192,13 +219,28 @@ pub async fn run(args: QueryBenchArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    let report = render(events, total_sessions, &per_session, &store, duck.as_ref());
+    let mut report = render(events, total_sessions, &per_session, &store, duck.as_ref());
+    // the same question must get the same answer, or the timing means nothing
+    let mismatches: Vec<String> = duck
+        .iter()
+        .flat_map(|d| &d.rows)
+        .filter(|(name, theirs)| answers.get(*name).is_some_and(|ours| ours != *theirs))
+        .map(|(name, theirs)| format!("{name}: Vigil {} DuckDB {theirs}", answers[name]))
+        .collect();
+    if !mismatches.is_empty() {
+        let _ = writeln!(report, "\n**Answers differ:** {}", mismatches.join("; "));
+    }
     print!("{report}");
     if let Some(path) = &args.out {
         let mut text = std::fs::read_to_string(path).unwrap_or_default();
         text.push_str(&report);
         std::fs::write(path, text)?;
     }
+    anyhow::ensure!(
+        mismatches.is_empty(),
+        "Vigil and DuckDB answered differently: {}",
+        mismatches.join("; ")
+    );
     Ok(())
 }
 

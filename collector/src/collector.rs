@@ -386,6 +386,23 @@ impl Collector {
         })
     }
 
+    /// Runs merges until none is due (`vigil bench build`, offline tools); the
+    /// inputs are removed at once, so call it only when no query is running.
+    pub async fn compact_now(self: &Arc<Self>, config: CompactionConfig) -> Result<usize, Error> {
+        let this = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let mut removals = Removals::default();
+            let merges =
+                compact_round(&this.buffer, &config, &this.metrics, &mut removals, &|| {
+                    false
+                })?;
+            removals.run_due(std::time::Instant::now(), true)?;
+            Ok(merges)
+        })
+        .await
+        .map_err(|e| Error::Io(std::io::Error::other(e)))?
+    }
+
     /// Merges small Parquet files in the background (see [`crate::compact`])
     /// every `config.interval` until `stop`; a merge under way when `stop`
     /// comes is finished first.

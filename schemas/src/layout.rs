@@ -271,7 +271,7 @@ mod tests {
         std::fs::remove_file(&merged).unwrap();
         let l = list_table(dir.path(), "t").unwrap();
         let paths: Vec<_> = l.files.iter().map(|f| f.path.clone()).collect();
-        assert_eq!(paths, [twice.clone()]);
+        assert_eq!(paths, std::slice::from_ref(&twice));
         assert_eq!(l.merged_inputs, [a, b, c]);
         assert_eq!(
             l.merge_lists,

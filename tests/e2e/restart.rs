@@ -256,6 +256,15 @@ fn vigil_query_writes_nothing() {
 /// in Parquet files.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_default_relative_data_dir_serves_flushed_files_after_a_restart() {
+    /// A server that a failed assertion does not leave running.
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
     let tmp = tempfile::tempdir().unwrap();
     let body =
         std::fs::read(fixtures::scenarios_dir().join("04_prompt_injection_exfil/0002_logs.json"))
@@ -281,6 +290,7 @@ async fn the_default_relative_data_dir_serves_flushed_files_after_a_restart() {
             .env("VIGIL_LOG", "warn")
             .env_remove("VIGIL_DATA_DIR")
             .spawn()
+            .map(KillOnDrop)
             .expect("start vigil")
     };
     let addrs = async || -> serde_json::Value {
@@ -295,14 +305,14 @@ async fn the_default_relative_data_dir_serves_flushed_files_after_a_restart() {
         )
         .await
     };
-    let stop = |mut child: std::process::Child| {
+    let stop = |mut child: KillOnDrop| {
         let ok = std::process::Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
+            .args(["-INT", &child.0.id().to_string()])
             .status()
             .unwrap()
             .success();
         assert!(ok);
-        assert!(child.wait().unwrap().success(), "a clean stop exits 0");
+        assert!(child.0.wait().unwrap().success(), "a clean stop exits 0");
         let _ = std::fs::remove_file(tmp.path().join("addrs.json"));
     };
     let client = reqwest::Client::new();

@@ -230,8 +230,17 @@ pub async fn session(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let e = &state.engine;
-    let sid = lit(&id);
+    match session_chain(&state.engine, &id).await? {
+        Some(chain) => Ok(Json(chain)),
+        None => Err(ApiError::NotFound(format!("no session {id:?}"))),
+    }
+}
+
+/// The intent chain of session `id` as `GET /api/sessions/{id}` answers it;
+/// `None` if there is no such session. Every statement filters on one session
+/// id (a literal), so each reads only the files and row groups that hold it.
+pub async fn session_chain(e: &QueryEngine, id: &str) -> Result<Option<Value>, ApiError> {
+    let sid = lit(id);
     let head = objects(
         e,
         &format!(
@@ -241,7 +250,7 @@ pub async fn session(
     )
     .await?;
     let Some(head) = head.into_iter().next() else {
-        return Err(ApiError::NotFound(format!("no session {id:?}")));
+        return Ok(None);
     };
     let events = objects(
         e,
@@ -267,14 +276,32 @@ pub async fn session(
     .into_iter()
     .map(parse_details)
     .collect();
-    let reviews = objects(
+    // reviewer sessions name the one they review; find their ids first, so the
+    // `sessions` query filters on ids (a GROUP BY over every session otherwise)
+    let reviewers: Vec<String> = objects(
         e,
         &format!(
-            "SELECT session_id, agent, started, last_seen, prompts, events FROM sessions \
-             WHERE reviews_session = {sid} ORDER BY started"
+            "SELECT DISTINCT session_id FROM agent_events_raw \
+             WHERE parent_session_id = {sid} AND session_id IS NOT NULL"
         ),
     )
-    .await?;
+    .await?
+    .iter()
+    .filter_map(|r| r.get("session_id")?.as_str().map(lit))
+    .collect();
+    let reviews = if reviewers.is_empty() {
+        Vec::new()
+    } else {
+        objects(
+            e,
+            &format!(
+                "SELECT session_id, agent, started, last_seen, prompts, events FROM sessions \
+                 WHERE session_id IN ({}) AND reviews_session = {sid} ORDER BY started",
+                reviewers.join(", ")
+            ),
+        )
+        .await?
+    };
     let plans = objects(
         e,
         &format!(
@@ -283,7 +310,7 @@ pub async fn session(
         ),
     )
     .await?;
-    Ok(Json(intent_chain(
+    Ok(Some(intent_chain(
         shape_session(head),
         events,
         actions,

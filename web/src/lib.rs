@@ -22,6 +22,7 @@ use query::QueryEngine;
 use schemas::auth::{Access, Tokens};
 use serde::Deserialize;
 
+pub use api::session_chain;
 pub use error::ApiError;
 
 #[derive(Clone)]
