@@ -49,6 +49,9 @@ pub struct QueryBenchArgs {
     /// Write the results as Markdown here (appended under a heading).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Memory all running statements may hold (as `serve --query-memory-bytes`).
+    #[arg(long, default_value_t = query::QueryLimits::default().memory_bytes)]
+    pub query_memory_bytes: usize,
 }
 
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {

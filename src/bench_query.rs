@@ -146,7 +146,12 @@ async fn time(engine: &query::QueryEngine, sql: &str) -> anyhow::Result<(f64, i6
 }
 
 pub async fn run(args: QueryBenchArgs) -> anyhow::Result<()> {
-    let engine = query::QueryEngine::offline(&args.data_dir).await?;
+    let limits = query::QueryLimits {
+        memory_bytes: args.query_memory_bytes,
+        // a whole-store view over millions of events may take minutes
+        timeout: std::time::Duration::from_secs(600),
+    };
+    let engine = query::QueryEngine::offline_with(&args.data_dir, limits).await?;
     let ids = engine
         .sql("SELECT DISTINCT session_id FROM agent_events_raw WHERE session_id IS NOT NULL ORDER BY session_id")
         .await?;
@@ -202,12 +207,22 @@ pub async fn run(args: QueryBenchArgs) -> anyhow::Result<()> {
     }
     let mut store = Vec::new();
     let mut answers = std::collections::HashMap::new();
+    let mut failed = Vec::new();
     for (name, sql) in STORE_QUERIES {
         let mut samples = Vec::new();
         for _ in 0..3 {
-            let (ms, size) = time(&engine, sql).await?;
-            samples.push(ms);
-            answers.insert(name.to_string(), size);
+            match time(&engine, sql).await {
+                Ok((ms, size)) => {
+                    samples.push(ms);
+                    answers.insert(name.to_string(), size);
+                }
+                // reported, not fatal: the other figures still mean something
+                Err(e) => {
+                    eprintln!("{name}: {e:#}");
+                    failed.push(format!("{name}: {e:#}"));
+                    break;
+                }
+            }
         }
         store.push(Timing {
             name: name.to_string(),
@@ -230,12 +245,21 @@ pub async fn run(args: QueryBenchArgs) -> anyhow::Result<()> {
     if !mismatches.is_empty() {
         let _ = writeln!(report, "\n**Answers differ:** {}", mismatches.join("; "));
     }
+    for f in &failed {
+        let _ = writeln!(report, "\n**Failed:** {f}");
+    }
+    let _ = writeln!(
+        report,
+        "\nQuery memory limit {} MiB (`--query-memory-bytes`).",
+        args.query_memory_bytes >> 20
+    );
     print!("{report}");
     if let Some(path) = &args.out {
         let mut text = std::fs::read_to_string(path).unwrap_or_default();
         text.push_str(&report);
         std::fs::write(path, text)?;
     }
+    anyhow::ensure!(failed.is_empty(), "{} queries failed", failed.len());
     anyhow::ensure!(
         mismatches.is_empty(),
         "Vigil and DuckDB answered differently: {}",
@@ -296,6 +320,10 @@ fn render(
             Some(d) => (format!("{d:.1}"), format!("{:.2}×", best / d)),
             None => ("—".into(), "—".into()),
         };
+        if t.samples_ms.is_empty() {
+            let _ = writeln!(out, "| {} | failed | {dd} | — |", t.name);
+            continue;
+        }
         let _ = writeln!(out, "| {} | {best:.1} | {dd} | {ratio} |", t.name);
     }
     out

@@ -166,6 +166,16 @@ async fn views() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
+/// The rows of an `EXPLAIN` (or `EXPLAIN ANALYZE`) as text, a line per row.
+async fn plan_text(engine: &query::QueryEngine, sql: &str) -> String {
+    let plan = engine.sql(sql).await.unwrap();
+    render(&plan)
+        .into_iter()
+        .map(|r| r.join(" "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// A `session_id` filter on any view reaches every Parquet scan beneath it as a
 /// pruning predicate: one session's chain reads only the row groups that can
 /// hold it, however large the store.
@@ -192,17 +202,11 @@ async fn a_session_filter_reaches_every_scan_through_every_view() {
         "denied_attempts",
         "plan_evolution",
     ] {
-        let plan = engine
-            .sql(&format!(
-                "EXPLAIN SELECT * FROM {view} WHERE session_id = '{session}'"
-            ))
-            .await
-            .unwrap();
-        let text = render(&plan)
-            .into_iter()
-            .map(|r| r.join(" "))
-            .collect::<Vec<_>>()
-            .join("\n");
+        let text = plan_text(
+            &engine,
+            &format!("EXPLAIN SELECT * FROM {view} WHERE session_id = '{session}'"),
+        )
+        .await;
         let scans: Vec<&str> = text
             .lines()
             .filter(|l| l.contains("DataSourceExec"))
@@ -223,4 +227,78 @@ async fn a_session_filter_reaches_every_scan_through_every_view() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// The numbers "A total → B matched" of a pruning metric on a plan line.
+fn pruning(line: &str, metric: &str) -> Option<(u64, u64)> {
+    let rest = line.split(&format!("{metric}=")).nth(1)?;
+    let mut words = rest.split_whitespace();
+    let total = words.next()?.parse().ok()?;
+    words.next()?; // "total"
+    words.next()?; // "→"
+    let matched = words.next()?.parse().ok()?;
+    Some((total, matched))
+}
+
+/// With several sessions in several files, one session's chain opens only the
+/// row groups that can hold it (statistics and bloom filters on `session_id`),
+/// and the scan returns only its rows (the filter is evaluated in the reader).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_lookup_skips_the_row_groups_of_other_sessions() {
+    let store = Store {
+        dir: tempfile::tempdir().expect("tempdir"),
+    };
+    for scenario in [
+        "01_benign_refactor",
+        "02_rm_rf_denied",
+        "03_curl_pipe_sh_rejected",
+        "04_prompt_injection_exfil",
+        "12_attack_chains",
+    ] {
+        store.load(scenario).await.unwrap();
+    }
+    let engine = query::QueryEngine::offline(&store.data_dir())
+        .await
+        .unwrap();
+    let session = "dd89bf93-7193-79c4-8f71-8bdd8144da3a";
+    let count = |sql: String| {
+        let engine = engine.clone();
+        async move {
+            let r = engine.sql(&sql).await.unwrap();
+            render(&r)[0][0].parse::<u64>().unwrap()
+        }
+    };
+    let own_rows = count(format!(
+        "SELECT count(*) FROM agent_events_raw WHERE session_id = '{session}'"
+    ))
+    .await;
+    let all_rows = count("SELECT count(*) FROM agent_events_raw".into()).await;
+    assert!(
+        own_rows > 0 && own_rows < all_rows / 2,
+        "{own_rows} of {all_rows}"
+    );
+
+    let text = plan_text(
+        &engine,
+        &format!("EXPLAIN ANALYZE SELECT * FROM agent_events_raw WHERE session_id = '{session}'"),
+    )
+    .await;
+    let scan = text
+        .lines()
+        .find(|l| l.contains("DataSourceExec"))
+        .unwrap_or_else(|| panic!("no scan:\n{text}"));
+    let (groups, after_stats) = pruning(scan, "row_groups_pruned_statistics")
+        .unwrap_or_else(|| panic!("no statistics metrics:\n{scan}"));
+    let (checked, after_bloom) = pruning(scan, "row_groups_pruned_bloom_filter")
+        .unwrap_or_else(|| panic!("no bloom filter metrics:\n{scan}"));
+    assert!(groups >= 5, "{groups} row groups:\n{scan}");
+    assert_eq!(checked, after_stats, "{scan}");
+    assert!(
+        after_bloom < groups / 2,
+        "{after_bloom} of {groups} row groups read:\n{scan}"
+    );
+    assert!(
+        scan.contains(&format!("output_rows={own_rows},")),
+        "the scan returned other sessions' rows (want {own_rows}):\n{scan}"
+    );
 }

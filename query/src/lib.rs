@@ -119,11 +119,16 @@ impl QueryEngine {
     /// An engine over the Parquet files of `data_dir` as they are now (the CLI).
     /// Reads only: nothing is created, not even in an empty data directory.
     pub async fn offline(data_dir: &Path) -> Result<Self, Error> {
+        Self::offline_with(data_dir, QueryLimits::default()).await
+    }
+
+    /// [`QueryEngine::offline`] under other limits (`vigil bench query`).
+    pub async fn offline_with(data_dir: &Path, limits: QueryLimits) -> Result<Self, Error> {
         if !schemas::layout::tables_dir(data_dir).is_dir() {
             return Err(Error::NoDataDir(data_dir.display().to_string()));
         }
         let snapshot = StoreSnapshot::from_listing(data_dir)?;
-        Self::new(Arc::new(FixedStore(snapshot)), QueryLimits::default()).await
+        Self::new(Arc::new(FixedStore(snapshot)), limits).await
     }
 
     /// An engine over a live store (the server: the collector's state).

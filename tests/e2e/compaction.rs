@@ -5,8 +5,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use crate::crash::numbered_logs;
 use crate::harness::{Server, wait_for};
 
 /// Queries whose answers must not change; the view queries have a total order,
@@ -181,20 +182,6 @@ async fn answers_are_the_same_before_during_and_after_compaction() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
     assert_eq!(live_files(&data_dir), files_after);
-}
-
-fn numbered_logs(first: u64, n: u64) -> Vec<u8> {
-    let records: Vec<_> = (first..first + n)
-        .map(|i| {
-            json!({"timeUnixNano": (1_795_481_016_000_000_000u64 + i * 1_000_000).to_string(),
-                   "body": {"stringValue": format!("record {i}")},
-                   "attributes": [{"key": "n", "value": {"intValue": i.to_string()}}]})
-        })
-        .collect();
-    json!({"resourceLogs": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "compaction"}}]},
-        "scopeLogs": [{"logRecords": records}]}]})
-    .to_string()
-    .into_bytes()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -10,7 +10,8 @@ use std::sync::Mutex;
 
 use crate::harness::Server;
 
-fn numbered_logs(first: u64, n: u64) -> Vec<u8> {
+/// Logs numbered `first..first + n` (attribute `n`), one millisecond apart.
+pub(crate) fn numbered_logs(first: u64, n: u64) -> Vec<u8> {
     let records: Vec<_> = (first..first + n)
         .map(|i| {
             json!({"timeUnixNano": (1_795_481_016_000_000_000u64 + i * 1_000_000).to_string(),

@@ -241,54 +241,47 @@ pub async fn session(
 /// id (a literal), so each reads only the files and row groups that hold it.
 pub async fn session_chain(e: &QueryEngine, id: &str) -> Result<Option<Value>, ApiError> {
     let sid = lit(id);
-    let head = objects(
-        e,
-        &format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions s LEFT JOIN ({FINDING_COUNTS}) f \
-             ON f.session_id = s.session_id WHERE s.session_id = {sid}"
-        ),
-    )
-    .await?;
+    let head = format!(
+        "SELECT {SESSION_COLUMNS} FROM sessions s LEFT JOIN ({FINDING_COUNTS}) f \
+         ON f.session_id = s.session_id WHERE s.session_id = {sid}"
+    );
+    let events = format!(
+        "SELECT {EVENT_COLUMNS} FROM agent_events WHERE session_id = {sid} ORDER BY position"
+    );
+    let actions = format!(
+        "SELECT {ACTION_COLUMNS} FROM agent_actions WHERE session_id = {sid} ORDER BY position"
+    );
+    let findings = format!(
+        "SELECT {FINDING_COLUMNS} FROM findings WHERE session_id = {sid} ORDER BY ts, rule_id"
+    );
+    // reviewer sessions name the one they review; find their ids first, so the
+    // `sessions` query below filters on ids (a GROUP BY over every session otherwise)
+    let reviewers = format!(
+        "SELECT DISTINCT session_id FROM agent_events_raw \
+         WHERE parent_session_id = {sid} AND session_id IS NOT NULL"
+    );
+    let plans = format!(
+        "SELECT revision, turn_index, position, plan, explanation, steps_added, steps_removed, \
+         steps_status_changed FROM plan_evolution WHERE session_id = {sid} ORDER BY position"
+    );
+    // independent statements: run together (each reads its own snapshot; a row
+    // arriving meanwhile may show in one part of the chain and not yet in another)
+    let (head, events, actions, findings, reviewers, plans) = futures::try_join!(
+        objects(e, &head),
+        objects(e, &events),
+        objects(e, &actions),
+        objects(e, &findings),
+        objects(e, &reviewers),
+        objects(e, &plans),
+    )?;
     let Some(head) = head.into_iter().next() else {
         return Ok(None);
     };
-    let events = objects(
-        e,
-        &format!(
-            "SELECT {EVENT_COLUMNS} FROM agent_events WHERE session_id = {sid} ORDER BY position"
-        ),
-    )
-    .await?;
-    let actions = objects(
-        e,
-        &format!(
-            "SELECT {ACTION_COLUMNS} FROM agent_actions WHERE session_id = {sid} ORDER BY position"
-        ),
-    )
-    .await?;
-    let findings: Vec<Object> = objects(
-        e,
-        &format!(
-            "SELECT {FINDING_COLUMNS} FROM findings WHERE session_id = {sid} ORDER BY ts, rule_id"
-        ),
-    )
-    .await?
-    .into_iter()
-    .map(parse_details)
-    .collect();
-    // reviewer sessions name the one they review; find their ids first, so the
-    // `sessions` query filters on ids (a GROUP BY over every session otherwise)
-    let reviewers: Vec<String> = objects(
-        e,
-        &format!(
-            "SELECT DISTINCT session_id FROM agent_events_raw \
-             WHERE parent_session_id = {sid} AND session_id IS NOT NULL"
-        ),
-    )
-    .await?
-    .iter()
-    .filter_map(|r| r.get("session_id")?.as_str().map(lit))
-    .collect();
+    let findings: Vec<Object> = findings.into_iter().map(parse_details).collect();
+    let reviewers: Vec<String> = reviewers
+        .iter()
+        .filter_map(|r| r.get("session_id")?.as_str().map(lit))
+        .collect();
     let reviews = if reviewers.is_empty() {
         Vec::new()
     } else {
@@ -302,14 +295,6 @@ pub async fn session_chain(e: &QueryEngine, id: &str) -> Result<Option<Value>, A
         )
         .await?
     };
-    let plans = objects(
-        e,
-        &format!(
-            "SELECT revision, turn_index, position, plan, explanation, steps_added, steps_removed, \
-             steps_status_changed FROM plan_evolution WHERE session_id = {sid} ORDER BY position"
-        ),
-    )
-    .await?;
     Ok(Some(intent_chain(
         shape_session(head),
         events,
