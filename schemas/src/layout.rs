@@ -125,11 +125,13 @@ pub fn list_table(data_dir: &Path, table: &str) -> std::io::Result<Listing> {
             };
             let mut files = Vec::new();
             let mut merges = Vec::new();
+            let mut unfinished = std::collections::HashSet::new();
             for file in std::fs::read_dir(hour_dir.path())? {
                 let file = file?;
                 let name = file.file_name();
                 let name = name.to_string_lossy();
                 if name.ends_with(TMP_SUFFIX) {
+                    unfinished.insert(name.to_string());
                     out.leftovers.push(file.path());
                 } else if let Some(output) = name.strip_suffix(MERGE_SUFFIX) {
                     merges.push((output.to_string(), file.path()));
@@ -146,9 +148,10 @@ pub fn list_table(data_dir: &Path, table: &str) -> std::io::Result<Listing> {
             for (output, list) in merges {
                 // The output is written as `.tmp` before its list and renamed after
                 // it, so a list without a `.tmp` belongs to a finished merge, even
-                // once its output has been merged again and removed.
-                let tmp = hour_dir.path().join(format!("{output}{TMP_SUFFIX}"));
-                if tmp.exists() {
+                // once its output has been merged again and removed. (Decided from
+                // this one walk of the directory, so a rename during it cannot make
+                // the inputs vanish before the output is seen.)
+                if unfinished.contains(&format!("{output}{TMP_SUFFIX}")) {
                     out.unfinished_merges.push(list);
                     continue;
                 }
