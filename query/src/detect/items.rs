@@ -268,7 +268,7 @@ pub async fn load_sessions(
         .await?;
     for batch in &events.batches {
         let json = if rows { Some(batch_json(batch)?) } else { None };
-        for (i, item) in event_items(batch)?.into_iter().enumerate() {
+        for (i, item) in items(batch, false)?.into_iter().enumerate() {
             let (session_id, item) = item;
             let session = sessions
                 .entry(session_id.clone())
@@ -319,7 +319,7 @@ pub async fn load_sessions(
         ))
         .await?;
     for batch in &actions.batches {
-        for (session_id, item) in action_items(batch)? {
+        for (session_id, item) in items(batch, true)? {
             if let Some(s) = sessions.get_mut(&session_id) {
                 s.timeline.push(item);
             }
@@ -333,16 +333,50 @@ pub async fn load_sessions(
     Ok(out)
 }
 
-fn event_items(batch: &RecordBatch) -> Result<Vec<(String, Item)>, Error> {
+/// The items of a batch of `agent_events` rows (`action` false) or of
+/// `agent_actions` rows (`action` true): the same columns, except that an event
+/// has one `kind` and `event_id` and an `outcome`, an action every `kinds` and
+/// `event_ids` it merged and `ran`, and only events carry a name and text.
+fn items(batch: &RecordBatch, action: bool) -> Result<Vec<(String, Item)>, Error> {
+    let one = |name| -> Result<Vec<Vec<String>>, Error> {
+        Ok(strings(batch, name)?
+            .into_iter()
+            .map(|v| v.into_iter().collect())
+            .collect())
+    };
+    let only_events = |name| -> Result<Vec<Option<String>>, Error> {
+        if action {
+            Ok(vec![None; batch.num_rows()])
+        } else {
+            strings(batch, name)
+        }
+    };
+    let (kinds, event_ids, ran) = if action {
+        let ran = bools(batch, "ran")?;
+        (
+            lists(batch, "kinds")?,
+            lists(batch, "event_ids")?,
+            ran.into_iter().map(|r| r.unwrap_or(false)).collect(),
+        )
+    } else {
+        let outcome = strings(batch, "outcome")?;
+        (
+            one("kind")?,
+            one("event_id")?,
+            outcome
+                .iter()
+                .map(|o| matches!(o.as_deref(), Some("success" | "failure")))
+                .collect::<Vec<bool>>(),
+        )
+    };
     let session = strings(batch, "session_id")?;
-    let kind = strings(batch, "kind")?;
-    let event_name = strings(batch, "event_name")?;
+    let event_name = only_events("event_name")?;
+    let text = only_events("text")?;
     let tool_name = strings(batch, "tool_name")?;
     let tool_call_id = strings(batch, "tool_call_id")?;
     let command = strings(batch, "command")?;
     let decision = strings(batch, "decision")?;
     let decision_source = strings(batch, "decision_source")?;
-    let outcome = strings(batch, "outcome")?;
     let output_bytes = ints(batch, "output_bytes")?;
     let paths_read = lists(batch, "paths_read")?;
     let paths_written = lists(batch, "paths_written")?;
@@ -350,8 +384,6 @@ fn event_items(batch: &RecordBatch) -> Result<Vec<(String, Item)>, Error> {
     let network_decision = strings(batch, "network_decision")?;
     let mcp_server = strings(batch, "mcp_server")?;
     let agent = strings(batch, "agent")?;
-    let text = strings(batch, "text")?;
-    let event_id = strings(batch, "event_id")?;
     let ts = ints(batch, "ts")?;
     let position = ints(batch, "position")?;
     let mut out = Vec::with_capacity(batch.num_rows());
@@ -359,16 +391,15 @@ fn event_items(batch: &RecordBatch) -> Result<Vec<(String, Item)>, Error> {
         let Some(sid) = session[i].clone() else {
             continue;
         };
-        let ran = matches!(outcome[i].as_deref(), Some("success" | "failure"));
         let item = Item {
-            kinds: kind[i].iter().cloned().collect(),
+            kinds: kinds[i].clone(),
             event_name: event_name[i].clone(),
             tool_name: tool_name[i].clone(),
             tool_call_id: tool_call_id[i].clone(),
             command: command[i].clone(),
             decision: decision[i].clone(),
             decision_source: decision_source[i].clone(),
-            ran,
+            ran: ran[i],
             output_bytes: output_bytes[i],
             paths_read: paths_read[i].clone(),
             paths_written: paths_written[i].clone(),
@@ -377,60 +408,10 @@ fn event_items(batch: &RecordBatch) -> Result<Vec<(String, Item)>, Error> {
             mcp_server: mcp_server[i].clone(),
             agent: agent[i].clone(),
             text: text[i].clone(),
-            event_ids: event_id[i].iter().cloned().collect(),
-            ts: ts[i].unwrap_or_default(),
-            position: position[i].unwrap_or_default(),
-            ..Item::default()
-        }
-        .with_command();
-        out.push((sid, item));
-    }
-    Ok(out)
-}
-
-fn action_items(batch: &RecordBatch) -> Result<Vec<(String, Item)>, Error> {
-    let session = strings(batch, "session_id")?;
-    let tool_call_id = strings(batch, "tool_call_id")?;
-    let ts = ints(batch, "ts")?;
-    let position = ints(batch, "position")?;
-    let agent = strings(batch, "agent")?;
-    let tool_name = strings(batch, "tool_name")?;
-    let command = strings(batch, "command")?;
-    let paths_read = lists(batch, "paths_read")?;
-    let paths_written = lists(batch, "paths_written")?;
-    let decision = strings(batch, "decision")?;
-    let decision_source = strings(batch, "decision_source")?;
-    let ran = bools(batch, "ran")?;
-    let output_bytes = ints(batch, "output_bytes")?;
-    let network_host = strings(batch, "network_host")?;
-    let network_decision = strings(batch, "network_decision")?;
-    let mcp_server = strings(batch, "mcp_server")?;
-    let kinds = lists(batch, "kinds")?;
-    let event_ids = lists(batch, "event_ids")?;
-    let mut out = Vec::with_capacity(batch.num_rows());
-    for i in 0..batch.num_rows() {
-        let Some(sid) = session[i].clone() else {
-            continue;
-        };
-        let item = Item {
-            kinds: kinds[i].clone(),
-            tool_name: tool_name[i].clone(),
-            tool_call_id: tool_call_id[i].clone(),
-            command: command[i].clone(),
-            decision: decision[i].clone(),
-            decision_source: decision_source[i].clone(),
-            ran: ran[i].unwrap_or(false),
-            output_bytes: output_bytes[i],
-            paths_read: paths_read[i].clone(),
-            paths_written: paths_written[i].clone(),
-            network_host: network_host[i].clone(),
-            network_decision: network_decision[i].clone(),
-            mcp_server: mcp_server[i].clone(),
-            agent: agent[i].clone(),
             event_ids: event_ids[i].clone(),
             ts: ts[i].unwrap_or_default(),
             position: position[i].unwrap_or_default(),
-            action: true,
+            action,
             ..Item::default()
         }
         .with_command();
