@@ -141,23 +141,20 @@ async fn a_bad_rule_file_stops_the_start_with_the_reason() {
     )
     .unwrap();
     let dir = tmp.path().join("data");
-    let (ok, _, err) = crate::harness::vigil(&[
-        "rescan",
-        "--data-dir",
-        &dir.display().to_string(),
-        "--rules",
-        &rules.display().to_string(),
-    ]);
+    let rescan = || {
+        crate::harness::vigil(&[
+            "rescan",
+            "--data-dir",
+            &dir.display().to_string(),
+            "--rules",
+            &rules.display().to_string(),
+        ])
+    };
+    let (ok, _, err) = rescan();
     assert!(!ok);
     assert!(err.contains("no Vigil data directory"), "{err}");
     std::fs::create_dir_all(dir.join("tables")).unwrap();
-    let (ok, _, err) = crate::harness::vigil(&[
-        "rescan",
-        "--data-dir",
-        &dir.display().to_string(),
-        "--rules",
-        &rules.display().to_string(),
-    ]);
+    let (ok, _, err) = rescan();
     assert!(!ok);
     assert!(err.contains("bad.toml"), "{err}");
     assert!(err.contains("rule \"x\""), "{err}");
