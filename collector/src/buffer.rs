@@ -109,6 +109,17 @@ impl HotBuffer {
         }
     }
 
+    /// The committed files of `table` (what a snapshot lists, without copying
+    /// the hot rows).
+    pub(crate) fn files(&self, table: &str) -> Arc<Vec<TableFile>> {
+        self.inner
+            .read()
+            .files
+            .get(table)
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// Swaps the `inputs` of a compaction of `table` for its `output`: readers
     /// see one or the other, never both.
     pub(crate) fn replace_files(&self, table: &'static str, inputs: &[PathBuf], output: TableFile) {

@@ -109,19 +109,11 @@ pub(crate) struct Merge {
 
 /// The next merge, if a partition holds `fan_in` files of one size class.
 pub(crate) fn plan(buffer: &HotBuffer, config: &CompactionConfig) -> Option<Merge> {
-    let snapshot = schemas::StoreState::snapshot(buffer);
     let fan_in = config.fan_in.max(2);
     for table in tables::ALL_TABLES {
-        let files = snapshot.files(table);
+        let files = buffer.files(table);
         // files are sorted by partition, then by WAL range
-        let mut start = 0;
-        while start < files.len() {
-            let end = start
-                + files[start..]
-                    .iter()
-                    .take_while(|f| (&f.date, &f.hour) == (&files[start].date, &files[start].hour))
-                    .count();
-            let partition = &files[start..end];
+        for partition in files.chunk_by(|a, b| (&a.date, &a.hour) == (&b.date, &b.hour)) {
             let mut by_class: std::collections::BTreeMap<u32, Vec<&TableFile>> = Default::default();
             for f in partition {
                 if let Some(class) = config.class(f.size) {
@@ -135,7 +127,6 @@ pub(crate) fn plan(buffer: &HotBuffer, config: &CompactionConfig) -> Option<Merg
                     }
                 }
             }
-            start = end;
         }
     }
     None
