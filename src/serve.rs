@@ -81,11 +81,14 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         args.detect_interval,
         stop.child_token(),
     );
-    let api = web::router(web::AppState {
-        engine: engine.clone(),
-        tokens: tokens.clone(),
-        rules: Arc::clone(&rules),
-    })
+    let api = web::router(
+        web::AppState::new(engine.clone(), tokens.clone(), Arc::clone(&rules)).with_endpoints(
+            web::Endpoints {
+                otlp_http: otlp_http_listener.local_addr()?.to_string(),
+                otlp_grpc: grpc_listener.local_addr()?.to_string(),
+            },
+        ),
+    )
     .merge(otlp_http::admin_router(Arc::clone(&collector)));
     let otlp = otlp_http::router(Arc::clone(&collector), tokens.clone());
 

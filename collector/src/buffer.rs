@@ -23,6 +23,8 @@ pub struct Entry {
 #[derive(Debug, Default)]
 struct Inner {
     flushed_upto: u64,
+    /// The newest WAL record pushed.
+    last_seq: u64,
     entries: VecDeque<Entry>,
     bytes: usize,
     rows: usize,
@@ -62,6 +64,7 @@ impl HotBuffer {
         let bytes = batches.iter().map(|(_, b)| b.get_array_memory_size()).sum();
         let rows: usize = batches.iter().map(|(_, b)| b.num_rows()).sum();
         let mut inner = self.inner.write();
+        inner.last_seq = inner.last_seq.max(seq);
         inner.bytes += bytes;
         inner.rows += rows;
         inner.entries.push_back(Entry {
@@ -164,5 +167,10 @@ impl StoreState for HotBuffer {
             files: inner.files.clone(),
             batches,
         }
+    }
+
+    fn version(&self) -> u64 {
+        let inner = self.inner.read();
+        inner.last_seq.max(inner.flushed_upto)
     }
 }

@@ -140,6 +140,12 @@ impl QueryEngine {
         })
     }
 
+    /// Grows whenever rows arrive ([`StoreState::version`]): compare two
+    /// readings to learn, without a query, whether anything is new.
+    pub fn store_version(&self) -> u64 {
+        self.store.version()
+    }
+
     /// A context for one statement, reading one snapshot of the store.
     fn context(&self) -> SessionContext {
         let mut state = SessionState::clone(&self.base);

@@ -55,6 +55,12 @@ impl StoreSnapshot {
 /// Something that can say what the store holds now.
 pub trait StoreState: Send + Sync {
     fn snapshot(&self) -> StoreSnapshot;
+    /// A number that grows whenever rows are added (the last WAL record
+    /// applied), so a reader can tell cheaply that something new arrived
+    /// (the dashboard's live refresh). A store that never changes answers 0.
+    fn version(&self) -> u64 {
+        0
+    }
 }
 
 /// A store that does not change: a listing taken once (`vigil query`).

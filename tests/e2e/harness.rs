@@ -400,3 +400,15 @@ pub fn objects(v: &Value) -> Vec<serde_json::Map<String, Value>> {
         })
         .collect()
 }
+
+/// `s` percent-encoded for a URL path segment (everything but `[A-Za-z0-9-_.~]`).
+pub fn url_component(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -7,6 +7,7 @@ mod captures;
 mod cli;
 mod compaction;
 mod crash;
+mod dashboard;
 mod findings;
 mod harness;
 mod otlp_clients;

@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 use crate::harness::{Server, objects};
 
 #[derive(Debug, Clone, Copy)]
-enum Transport {
+pub(crate) enum Transport {
     HttpJson,
     HttpProtobuf,
     Grpc,
@@ -30,7 +30,7 @@ fn signal_of(path: &str) -> Signal {
     }
 }
 
-async fn send(server: &Server, dir: &Path, transport: Transport) {
+pub(crate) async fn send(server: &Server, dir: &Path, transport: Transport) {
     for m in fixtures::manifest(dir).expect("manifest") {
         let body = std::fs::read(dir.join(&m.file)).expect("body");
         match transport {

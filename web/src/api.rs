@@ -18,7 +18,7 @@ use crate::{ApiError, AppState};
 type Object = Map<String, Value>;
 
 /// A SQL string literal.
-fn lit(s: &str) -> String {
+pub(crate) fn lit(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
@@ -32,7 +32,7 @@ fn contains_pattern(s: &str) -> String {
 }
 
 /// The rows of a statement as JSON objects.
-async fn objects(engine: &QueryEngine, sql: &str) -> Result<Vec<Object>, ApiError> {
+pub(crate) async fn objects(engine: &QueryEngine, sql: &str) -> Result<Vec<Object>, ApiError> {
     let result = engine.sql(sql).await?;
     let v = query::format::api_json(&result)?;
     let columns: Vec<String> = v["columns"]
@@ -50,7 +50,7 @@ async fn objects(engine: &QueryEngine, sql: &str) -> Result<Vec<Object>, ApiErro
         .collect())
 }
 
-fn time_ns(what: &str, s: &str) -> Result<i64, ApiError> {
+pub(crate) fn time_ns(what: &str, s: &str) -> Result<i64, ApiError> {
     let now = schemas::Clock::now_ns(&schemas::SystemClock);
     schemas::time::parse_instant(s, now).map_err(|e| ApiError::BadRequest(format!("{what}: {e}")))
 }
@@ -125,8 +125,47 @@ pub struct SessionsQuery {
     pub q: Option<String>,
     #[serde(default)]
     pub include_auxiliary: bool,
+    /// One of [`SESSION_SORTS`]; `last_seen` by default.
+    pub sort: Option<String>,
+    /// `asc` or `desc` (default).
+    pub dir: Option<String>,
     pub limit: Option<usize>,
     pub offset: Option<usize>,
+}
+
+/// The columns `GET /api/sessions?sort=` may order by.
+pub(crate) const SESSION_SORTS: [&str; 9] = [
+    "last_seen",
+    "started",
+    "agent",
+    "user_id",
+    "events",
+    "turns",
+    "tool_calls",
+    "denials",
+    "findings",
+];
+
+/// `ORDER BY` for a session listing: `sort` one of [`SESSION_SORTS`], `dir`
+/// `asc` or `desc` (the default: newest, largest first).
+fn session_order(sort: Option<&str>, dir: Option<&str>) -> Result<String, ApiError> {
+    let sort = sort.unwrap_or("last_seen");
+    if !SESSION_SORTS.contains(&sort) {
+        return Err(ApiError::BadRequest(format!(
+            "sort {sort:?}: use one of {}",
+            SESSION_SORTS.join(", ")
+        )));
+    }
+    let dir = match dir.unwrap_or("desc") {
+        "asc" => "ASC",
+        "desc" => "DESC",
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "dir {other:?}: use asc or desc"
+            )));
+        }
+    };
+    Ok(format!("{sort} {dir} NULLS LAST, session_id"))
 }
 
 /// `GET /api/sessions`: filtered, newest first, paged, with a total.
@@ -134,7 +173,16 @@ pub async fn sessions(
     State(state): State<AppState>,
     Query(q): Query<SessionsQuery>,
 ) -> Result<Json<Value>, ApiError> {
+    list_sessions(&state.engine, &q).await.map(Json)
+}
+
+/// The answer of `GET /api/sessions` (the dashboard's session list too).
+pub(crate) async fn list_sessions(
+    engine: &QueryEngine,
+    q: &SessionsQuery,
+) -> Result<Value, ApiError> {
     let (limit, offset) = paging(q.limit, q.offset)?;
+    let order = session_order(q.sort.as_deref(), q.dir.as_deref())?;
     let mut filters = Vec::new();
     if !q.include_auxiliary {
         filters.push("NOT s.is_auxiliary".to_string());
@@ -179,21 +227,32 @@ pub async fn sessions(
     let from = format!(
         "sessions s LEFT JOIN ({FINDING_COUNTS}) f ON f.session_id = s.session_id {filter}"
     );
-    let total = objects(&state.engine, &format!("SELECT count(*) AS n FROM {from}")).await?;
-    let rows = objects(
-        &state.engine,
-        &format!(
-            "SELECT {SESSION_COLUMNS} FROM {from} ORDER BY s.last_seen DESC, s.session_id \
-             LIMIT {limit} OFFSET {offset}"
-        ),
-    )
-    .await?;
-    Ok(Json(json!({
-        "total": total.first().and_then(|r| r.get("n")).cloned().unwrap_or(json!(0)),
+    // the total rides along as a window over the filtered rows: the store is
+    // grouped into sessions once, not once for the count and again for the page
+    let page = format!(
+        "SELECT *, count(*) OVER () AS __total FROM (SELECT {SESSION_COLUMNS} FROM {from}) \
+         ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+    );
+    let mut rows = objects(engine, &page).await?;
+    let total = match rows.first() {
+        Some(r) => r.get("__total").cloned().unwrap_or(json!(0)),
+        // past the end (or nothing matched): count on its own
+        None if offset > 0 => objects(engine, &format!("SELECT count(*) AS n FROM {from}"))
+            .await?
+            .first()
+            .and_then(|r| r.get("n").cloned())
+            .unwrap_or(json!(0)),
+        None => json!(0),
+    };
+    for r in &mut rows {
+        r.remove("__total");
+    }
+    Ok(json!({
+        "total": total,
         "limit": limit,
         "offset": offset,
         "sessions": rows.into_iter().map(shape_session).collect::<Vec<_>>(),
-    })))
+    }))
 }
 
 const EVENT_COLUMNS: &str = "event_id, ts, position, turn_index, turn_id, kind, event_name, tool_name, \
@@ -391,6 +450,7 @@ pub(crate) fn intent_chain(
                 for k in [
                     "event_id",
                     "ts",
+                    "position",
                     "kind",
                     "model",
                     "input_tokens",
@@ -515,6 +575,14 @@ pub async fn findings(
     State(state): State<AppState>,
     Query(q): Query<FindingsQuery>,
 ) -> Result<Json<Value>, ApiError> {
+    list_findings(&state.engine, &q).await.map(Json)
+}
+
+/// The answer of `GET /api/findings` (the dashboard's findings page too).
+pub(crate) async fn list_findings(
+    engine: &QueryEngine,
+    q: &FindingsQuery,
+) -> Result<Value, ApiError> {
     let (limit, offset) = paging(q.limit, q.offset)?;
     let mut filters = Vec::new();
     if let Some(r) = &q.rule {
@@ -540,27 +608,60 @@ pub async fn findings(
     } else {
         format!("WHERE {}", filters.join(" AND "))
     };
-    let from = format!("findings f LEFT JOIN sessions s ON s.session_id = f.session_id {filter}");
-    let total = objects(&state.engine, &format!("SELECT count(*) AS n FROM {from}")).await?;
     let cols = FINDING_COLUMNS
         .split(", ")
         .map(|c| format!("f.{}", c.trim()))
         .collect::<Vec<_>>()
         .join(", ");
-    let rows = objects(
-        &state.engine,
-        &format!(
-            "SELECT {cols}, s.agent, s.user_id, s.host FROM {from} \
-             ORDER BY f.ts DESC, f.finding_id LIMIT {limit} OFFSET {offset}"
-        ),
-    )
-    .await?;
-    Ok(Json(json!({
+    // `sessions` is a GROUP BY over the store: join it only to filter by agent;
+    // otherwise page the findings alone and look up the page's few sessions
+    let from = if q.agent.is_some() {
+        format!("findings f LEFT JOIN sessions s ON s.session_id = f.session_id {filter}")
+    } else {
+        format!("findings f {filter}")
+    };
+    let count = format!("SELECT count(*) AS n FROM {from}");
+    let page = format!(
+        "SELECT {cols} FROM {from} ORDER BY f.ts DESC, f.finding_id LIMIT {limit} OFFSET {offset}"
+    );
+    let (total, mut rows) = futures::try_join!(objects(engine, &count), objects(engine, &page))?;
+    let mut ids: Vec<String> = rows
+        .iter()
+        .filter_map(|r| r.get("session_id")?.as_str().map(lit))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let owners: HashMap<String, Object> = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        objects(
+            engine,
+            &format!(
+                "SELECT session_id, agent, user_id, host FROM sessions WHERE session_id IN ({})",
+                ids.join(", ")
+            ),
+        )
+        .await?
+        .into_iter()
+        .filter_map(|o| Some((o.get("session_id")?.as_str()?.to_string(), o)))
+        .collect()
+    };
+    for r in &mut rows {
+        let owner = r
+            .get("session_id")
+            .and_then(Value::as_str)
+            .and_then(|id| owners.get(id));
+        for k in ["agent", "user_id", "host"] {
+            let v = owner.and_then(|o| o.get(k)).cloned().unwrap_or(Value::Null);
+            r.insert(k.into(), v);
+        }
+    }
+    Ok(json!({
         "total": total.first().and_then(|r| r.get("n")).cloned().unwrap_or(json!(0)),
         "limit": limit,
         "offset": offset,
         "findings": rows.into_iter().map(parse_details).collect::<Vec<_>>(),
-    })))
+    }))
 }
 
 /// `GET /api/rules`: every loaded rule with its definition.

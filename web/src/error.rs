@@ -16,6 +16,8 @@ pub enum ApiError {
     Unauthenticated,
     #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    Forbidden(String),
     /// A policy file that cannot be used: where and why, also as JSON.
     #[error("{1}")]
     Policy(serde_json::Value, String),
@@ -28,6 +30,7 @@ impl ApiError {
             ApiError::BadRequest(_) => Status::InvalidArgument,
             ApiError::Unauthenticated => Status::Unauthenticated,
             ApiError::NotFound(_) => Status::NotFound,
+            ApiError::Forbidden(_) => Status::Forbidden,
             ApiError::Policy(..) => Status::InvalidArgument,
         }
     }

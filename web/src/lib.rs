@@ -1,4 +1,4 @@
-//! The HTTP API (and, later, the dashboard) over the query layer.
+//! The HTTP API and the dashboard over the query layer.
 //!
 //! Requests come in through [`router`]; `POST /api/sql` runs read-only SQL
 //! through [`query::QueryEngine`] (which sees Parquet and not-yet-flushed rows)
@@ -6,9 +6,12 @@
 //! (`/api/sessions`, `/api/sessions/{id}`, `/api/findings`, `/api/rules`,
 //! `POST /api/check`) is built in `api` from SQL over the same views. Errors map through
 //! [`schemas::Status`]: the user's mistakes come back as 400 with the reason,
-//! server faults as 500 with a generic text (details go to the log).
+//! server faults as 500 with a generic text (details go to the log). The
+//! dashboard (`dashboard`: `/`, `/sessions`, `/findings`, `/rules`, `/sql`)
+//! renders the same answers as HTML pages.
 
 mod api;
+mod dashboard;
 pub mod error;
 pub mod pg;
 
@@ -20,17 +23,64 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use query::QueryEngine;
 use schemas::auth::{Access, Tokens};
+use schemas::{Clock, SystemClock};
 use serde::Deserialize;
+use std::sync::Arc;
 
 pub use api::session_chain;
 pub use error::ApiError;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub engine: QueryEngine,
-    pub tokens: Tokens,
+    engine: QueryEngine,
+    tokens: Tokens,
     /// The detection rules the server runs (for `/api/rules`).
-    pub rules: std::sync::Arc<query::detect::RuleSet>,
+    rules: Arc<query::detect::RuleSet>,
+    endpoints: Endpoints,
+    clock: Arc<dyn Clock>,
+    logins: Arc<dashboard::Logins>,
+}
+
+/// Where agents send telemetry to this server (the dashboard's set-up snippets).
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    /// OTLP/HTTP, `host:port`.
+    pub otlp_http: String,
+    /// OTLP/gRPC, `host:port`.
+    pub otlp_grpc: String,
+}
+
+impl Default for Endpoints {
+    fn default() -> Self {
+        Endpoints {
+            otlp_http: "127.0.0.1:4318".into(),
+            otlp_grpc: "127.0.0.1:4317".into(),
+        }
+    }
+}
+
+impl AppState {
+    pub fn new(engine: QueryEngine, tokens: Tokens, rules: Arc<query::detect::RuleSet>) -> Self {
+        AppState {
+            engine,
+            tokens,
+            rules,
+            endpoints: Endpoints::default(),
+            clock: Arc::new(SystemClock),
+            logins: Arc::default(),
+        }
+    }
+
+    pub fn with_endpoints(mut self, endpoints: Endpoints) -> Self {
+        self.endpoints = endpoints;
+        self
+    }
+
+    /// The clock the dashboard's time ranges count back from.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -38,7 +88,7 @@ pub struct SqlRequest {
     pub sql: String,
 }
 
-/// The API router; `extra` (health, metrics) is merged in unauthenticated.
+/// The API (bearer token) and the dashboard (login cookie or bearer token).
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/sql", post(run_sql))
@@ -48,7 +98,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/rules", get(api::rules))
         .route("/api/check", post(api::check))
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(dashboard::router(state))
 }
 
 async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -89,14 +140,7 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("tables")).unwrap();
         let engine = QueryEngine::offline(dir.path()).await.unwrap();
         let rules = std::sync::Arc::new(query::detect::RuleSet::defaults());
-        (
-            router(AppState {
-                engine,
-                tokens,
-                rules,
-            }),
-            dir,
-        )
+        (router(AppState::new(engine, tokens, rules)), dir)
     }
 
     async fn call(
