@@ -98,6 +98,70 @@ async fn sessions_chains_findings_and_rules() {
             format!("total {}, want {total}", v["total"]),
         );
     }
+    // the listing orders as SQL over the `sessions` view does, whichever way it is
+    // computed (sort keys that duplicates cannot change read the raw rows)
+    for (q, order) in [
+        (
+            "",
+            "WHERE NOT is_auxiliary ORDER BY last_seen DESC NULLS LAST, session_id",
+        ),
+        (
+            "?sort=started&dir=asc&include_auxiliary=true",
+            "ORDER BY started ASC NULLS LAST, session_id",
+        ),
+        (
+            "?sort=agent",
+            "WHERE NOT is_auxiliary ORDER BY agent DESC NULLS LAST, session_id",
+        ),
+        (
+            "?sort=denials&dir=asc",
+            "WHERE NOT is_auxiliary ORDER BY denials ASC NULLS LAST, session_id",
+        ),
+        (
+            "?has_findings=false&include_auxiliary=true",
+            "WHERE session_id NOT IN (SELECT session_id FROM findings) ORDER BY last_seen DESC NULLS LAST, session_id",
+        ),
+    ] {
+        let (_, v) = get(&server, &format!("/api/sessions{q}")).await;
+        let want: Vec<String> = server
+            .rows(&format!("SELECT session_id FROM sessions {order}"))
+            .await
+            .into_iter()
+            .filter_map(|r| r[0].as_str().map(str::to_string))
+            .collect();
+        let got = ids(&v, "sessions", "session_id");
+        expect(q, got == want, format!("{got:?}, want {want:?}"));
+    }
+    // and both ways give the same rows
+    let by_id = |v: &Value| -> std::collections::BTreeMap<String, Value> {
+        v["sessions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| {
+                (
+                    s["session_id"].as_str().unwrap_or("").to_string(),
+                    s.clone(),
+                )
+            })
+            .collect()
+    };
+    let (_, a) = get(
+        &server,
+        "/api/sessions?include_auxiliary=true&sort=last_seen",
+    )
+    .await;
+    let (_, b) = get(
+        &server,
+        "/api/sessions?include_auxiliary=true&sort=tool_calls",
+    )
+    .await;
+    expect(
+        "rows of both ways",
+        by_id(&a) == by_id(&b),
+        format!("{a}\n{b}"),
+    );
+
     let (_, all) = get(&server, "/api/sessions").await;
     let codex = all["sessions"]
         .as_array()

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use query::QueryEngine;
+use query::views::AGENT_EVENTS_RAW;
 use schemas::findings::Severity;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -183,6 +184,20 @@ pub(crate) async fn list_sessions(
 ) -> Result<Value, ApiError> {
     let (limit, offset) = paging(q.limit, q.offset)?;
     let order = session_order(q.sort.as_deref(), q.dir.as_deref())?;
+    let text_filter = q.q.as_deref().filter(|t| !t.trim().is_empty()).map(|text| {
+        let p = contains_pattern(text.trim());
+        // the raw rows: a text match does not change with resend duplicates
+        format!(
+            "session_id IN (SELECT session_id FROM {AGENT_EVENTS_RAW} \
+             WHERE (kind = 'prompt' AND text ILIKE {p}) OR command ILIKE {p})"
+        )
+    });
+    if matches!(
+        q.sort.as_deref().unwrap_or("last_seen"),
+        "last_seen" | "started" | "agent" | "user_id"
+    ) {
+        return list_sessions_by_raw_keys(engine, q, &order, text_filter, limit, offset).await;
+    }
     let mut filters = Vec::new();
     if !q.include_auxiliary {
         filters.push("NOT s.is_auxiliary".to_string());
@@ -212,12 +227,8 @@ pub(crate) async fn list_sessions(
     if let Some(s) = &q.min_severity {
         filters.push(format!("f.max_severity_rank >= {}", severity(s)?.rank()));
     }
-    if let Some(text) = q.q.as_deref().filter(|t| !t.trim().is_empty()) {
-        let p = contains_pattern(text.trim());
-        filters.push(format!(
-            "s.session_id IN (SELECT session_id FROM agent_events \
-             WHERE (kind = 'prompt' AND text ILIKE {p}) OR command ILIKE {p})"
-        ));
+    if let Some(t) = text_filter {
+        filters.push(format!("s.{t}"));
     }
     let filter = if filters.is_empty() {
         String::new()
@@ -282,6 +293,121 @@ fn parse_details(mut f: Object) -> Object {
         f.insert("details".into(), v);
     }
     f
+}
+
+/// [`list_sessions`] when every filter and the sort key are columns of
+/// `sessions` that resend duplicates cannot change (`max`, `min`, the session's
+/// findings): pick the page's session ids from `agent_events_raw` grouped by
+/// session — no de-duplicating window, only those columns — and read the whole
+/// `sessions` row of just those ids. Same rows, same order as the plain query.
+async fn list_sessions_by_raw_keys(
+    engine: &QueryEngine,
+    q: &SessionsQuery,
+    order: &str,
+    text_filter: Option<String>,
+    limit: usize,
+    offset: usize,
+) -> Result<Value, ApiError> {
+    let mut having = Vec::new();
+    if !q.include_auxiliary {
+        having.push("max(parent_session_id) IS NULL".to_string());
+    }
+    for (col, v) in [("agent", &q.agent), ("user_id", &q.user), ("host", &q.host)] {
+        if let Some(v) = v {
+            having.push(format!("max({col}) = {}", lit(v)));
+        }
+    }
+    if let Some(t) = &q.since {
+        having.push(format!(
+            "CAST(max(ts) AS BIGINT) >= {}",
+            time_ns("since", t)?
+        ));
+    }
+    if let Some(t) = &q.until {
+        having.push(format!(
+            "CAST(min(ts) AS BIGINT) <= {}",
+            time_ns("until", t)?
+        ));
+    }
+    let mut filters = vec!["session_id IS NOT NULL".to_string()];
+    match q.has_findings {
+        Some(true) => filters.push("session_id IN (SELECT session_id FROM findings)".into()),
+        Some(false) => filters.push(
+            "session_id NOT IN (SELECT session_id FROM findings WHERE session_id IS NOT NULL)"
+                .into(),
+        ),
+        None => {}
+    }
+    if let Some(s) = &q.min_severity {
+        filters.push(format!(
+            "session_id IN (SELECT session_id FROM findings GROUP BY session_id \
+             HAVING max(severity_rank) >= {})",
+            severity(s)?.rank()
+        ));
+    }
+    filters.extend(text_filter);
+    let having = if having.is_empty() {
+        String::new()
+    } else {
+        format!("HAVING {}", having.join(" AND "))
+    };
+    let keys = format!(
+        "SELECT session_id, max(ts) AS last_seen, min(ts) AS started, max(agent) AS agent, \
+         max(user_id) AS user_id, count(*) OVER () AS __total FROM {AGENT_EVENTS_RAW} \
+         WHERE {} GROUP BY session_id {having} ORDER BY {order} LIMIT {limit} OFFSET {offset}",
+        filters.join(" AND ")
+    );
+    let keys = objects(engine, &keys).await?;
+    let total = match keys.first() {
+        Some(r) => r.get("__total").cloned().unwrap_or(json!(0)),
+        None if offset > 0 => {
+            // past the end: count on its own
+            let count = format!(
+                "SELECT count(*) AS n FROM (SELECT session_id FROM {AGENT_EVENTS_RAW} \
+                 WHERE {} GROUP BY session_id {having})",
+                filters.join(" AND ")
+            );
+            objects(engine, &count)
+                .await?
+                .first()
+                .and_then(|r| r.get("n").cloned())
+                .unwrap_or(json!(0))
+        }
+        None => json!(0),
+    };
+    let ids: Vec<String> = keys
+        .iter()
+        .filter_map(|r| r.get("session_id")?.as_str().map(str::to_string))
+        .collect();
+    let mut by_id: HashMap<String, Object> = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        let list: Vec<String> = ids.iter().map(|i| lit(i)).collect();
+        objects(
+            engine,
+            &format!(
+                "SELECT {SESSION_COLUMNS} FROM sessions s LEFT JOIN ({FINDING_COUNTS}) f \
+                 ON f.session_id = s.session_id WHERE s.session_id IN ({})",
+                list.join(", ")
+            ),
+        )
+        .await?
+        .into_iter()
+        .filter_map(|o| Some((o.get("session_id")?.as_str()?.to_string(), o)))
+        .collect()
+    };
+    let rows: Vec<Value> = ids
+        .iter()
+        .filter_map(|id| by_id.remove(id))
+        .map(shape_session)
+        .map(Value::Object)
+        .collect();
+    Ok(json!({
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "sessions": rows,
+    }))
 }
 
 /// `GET /api/sessions/{id}`: the intent chain, turn by turn.
