@@ -93,8 +93,21 @@ fn screenshot_dir() -> PathBuf {
 }
 
 impl Browser {
+    /// Navigates and waits until the page has loaded (a first navigation can
+    /// answer while the blank start page is still the document).
     async fn open(&self, url: &str) {
         self.client.goto(url).await.expect("goto");
+        let path = url.split_once("://").map_or(url, |(_, r)| r);
+        let path = path.find('/').map_or("/", |i| &path[i..]).to_string();
+        wait_for(&format!("{url} to load"), Duration::from_secs(30), async || {
+            let v = self
+                .js("return [document.readyState, location.pathname + location.search, !!document.querySelector('main')]")
+                .await;
+            let here = v[1].as_str().unwrap_or("");
+            let same = path.starts_with(here) || here.starts_with(path.split('#').next().unwrap_or(""));
+            (v[0] == json!("complete") && v[2] == json!(true) && same).then_some(())
+        })
+        .await;
     }
 
     /// The page's visible text (empty while there is no body).
@@ -468,8 +481,7 @@ async fn new_events_appear_without_a_reload() {
     let base = format!("http://{}", server.http);
     // an empty store says what to do
     b.open(&format!("{base}/sessions")).await;
-    let t = b.text().await;
-    assert!(t.contains("No sessions yet"), "{t}");
+    let t = b.wait_text("No sessions yet").await;
     assert!(
         t.contains(&format!("http://{}/v1/logs", server.otlp_http)),
         "the Codex snippet names this server: {t}"

@@ -177,6 +177,49 @@ pub async fn sessions(
     list_sessions(&state.engine, &q).await.map(Json)
 }
 
+/// The filters of a session listing on the session's own columns, each written
+/// through `col` (a `sessions` column, or the aggregate over raw rows that
+/// defines it), so both ways of listing filter alike.
+fn session_column_filters(
+    q: &SessionsQuery,
+    col: impl Fn(&str) -> String,
+) -> Result<Vec<String>, ApiError> {
+    let mut filters = Vec::new();
+    if !q.include_auxiliary {
+        filters.push(format!("NOT {}", col("is_auxiliary")));
+    }
+    for (name, v) in [("agent", &q.agent), ("user_id", &q.user), ("host", &q.host)] {
+        if let Some(v) = v {
+            filters.push(format!("{} = {}", col(name), lit(v)));
+        }
+    }
+    if let Some(t) = &q.since {
+        filters.push(format!(
+            "CAST({} AS BIGINT) >= {}",
+            col("last_seen"),
+            time_ns("since", t)?
+        ));
+    }
+    if let Some(t) = &q.until {
+        filters.push(format!(
+            "CAST({} AS BIGINT) <= {}",
+            col("started"),
+            time_ns("until", t)?
+        ));
+    }
+    Ok(filters)
+}
+
+/// The `sessions` columns a raw-row listing can compute, as their aggregates.
+fn raw_session_column(name: &str) -> String {
+    match name {
+        "last_seen" => "max(ts)".into(),
+        "started" => "min(ts)".into(),
+        "is_auxiliary" => "(max(parent_session_id) IS NOT NULL)".into(),
+        other => format!("max({other})"),
+    }
+}
+
 /// The answer of `GET /api/sessions` (the dashboard's session list too).
 pub(crate) async fn list_sessions(
     engine: &QueryEngine,
@@ -198,27 +241,7 @@ pub(crate) async fn list_sessions(
     ) {
         return list_sessions_by_raw_keys(engine, q, &order, text_filter, limit, offset).await;
     }
-    let mut filters = Vec::new();
-    if !q.include_auxiliary {
-        filters.push("NOT s.is_auxiliary".to_string());
-    }
-    for (col, v) in [("agent", &q.agent), ("user_id", &q.user), ("host", &q.host)] {
-        if let Some(v) = v {
-            filters.push(format!("s.{col} = {}", lit(v)));
-        }
-    }
-    if let Some(t) = &q.since {
-        filters.push(format!(
-            "CAST(s.last_seen AS BIGINT) >= {}",
-            time_ns("since", t)?
-        ));
-    }
-    if let Some(t) = &q.until {
-        filters.push(format!(
-            "CAST(s.started AS BIGINT) <= {}",
-            time_ns("until", t)?
-        ));
-    }
+    let mut filters = session_column_filters(q, |c| format!("s.{c}"))?;
     match q.has_findings {
         Some(true) => filters.push("f.findings > 0".into()),
         Some(false) => filters.push("f.findings IS NULL".into()),
@@ -308,27 +331,7 @@ async fn list_sessions_by_raw_keys(
     limit: usize,
     offset: usize,
 ) -> Result<Value, ApiError> {
-    let mut having = Vec::new();
-    if !q.include_auxiliary {
-        having.push("max(parent_session_id) IS NULL".to_string());
-    }
-    for (col, v) in [("agent", &q.agent), ("user_id", &q.user), ("host", &q.host)] {
-        if let Some(v) = v {
-            having.push(format!("max({col}) = {}", lit(v)));
-        }
-    }
-    if let Some(t) = &q.since {
-        having.push(format!(
-            "CAST(max(ts) AS BIGINT) >= {}",
-            time_ns("since", t)?
-        ));
-    }
-    if let Some(t) = &q.until {
-        having.push(format!(
-            "CAST(min(ts) AS BIGINT) <= {}",
-            time_ns("until", t)?
-        ));
-    }
+    let having = session_column_filters(q, raw_session_column)?;
     let mut filters = vec!["session_id IS NOT NULL".to_string()];
     match q.has_findings {
         Some(true) => filters.push("session_id IN (SELECT session_id FROM findings)".into()),

@@ -295,7 +295,7 @@ pub(crate) async fn sessions(
         },
         last_row: shown_to,
         filtered: f.is_filtered(),
-        empty_store: total == 0 && !f.is_filtered() && version == 0,
+        empty_store: total == 0 && !f.is_filtered(),
         setup: Setup::of(&state),
         severities: schemas::findings::Severity::ALL
             .iter()
