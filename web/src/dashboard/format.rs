@@ -15,6 +15,26 @@ pub(crate) fn url_component(s: &str) -> String {
     utf8_percent_encode(s, COMPONENT).to_string()
 }
 
+/// The SQL console with `sql` in its box, run.
+pub(crate) fn sql_href(sql: &str) -> String {
+    format!("/sql?q={}", url_component(sql))
+}
+
+/// Where a finding points: the first of its cited `event_ids` in its
+/// session's timeline.
+pub(crate) fn finding_href(session: &str, event_ids: &serde_json::Value) -> String {
+    let first = event_ids
+        .as_array()
+        .and_then(|a| a.first())
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("");
+    format!(
+        "/sessions/{}#ev-{}",
+        url_component(session),
+        url_component(first)
+    )
+}
+
 /// A stored RFC 3339 time as `2026-11-24 00:43:14.052` (UTC, milliseconds).
 pub(crate) fn time(rfc3339: &str) -> String {
     match chrono::DateTime::parse_from_rfc3339(rfc3339) {

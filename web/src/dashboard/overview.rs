@@ -329,7 +329,7 @@ async fn build(state: &AppState, viewer: &Viewer, range: &str) -> Result<Overvie
                  FROM agent_actions WHERE {col} = {} ORDER BY ts DESC LIMIT 100",
                 crate::api::lit(v)
             );
-            format!("/sql?q={}", format::url_component(&q))
+            format::sql_href(&q)
         }
     };
     let tops = vec![
@@ -347,21 +347,12 @@ async fn build(state: &AppState, viewer: &Viewer, range: &str) -> Result<Overvie
         .iter()
         .map(|r| {
             let sid = s(&r["session_id"]).unwrap_or("").to_string();
-            let first_event = r["event_ids"]
-                .as_array()
-                .and_then(|a| a.first())
-                .and_then(Value::as_str)
-                .unwrap_or("");
             RecentFinding {
                 ts: s(&r["ts"]).map(format::time).unwrap_or_default(),
                 severity: s(&r["severity"]).unwrap_or("").to_string(),
                 title: s(&r["title"]).unwrap_or("").to_string(),
                 rule_id: s(&r["rule_id"]).unwrap_or("").to_string(),
-                href: format!(
-                    "/sessions/{}#ev-{}",
-                    format::url_component(&sid),
-                    format::url_component(first_event)
-                ),
+                href: format::finding_href(&sid, &r["event_ids"]),
                 session_id: sid,
             }
         })
@@ -404,7 +395,7 @@ async fn build(state: &AppState, viewer: &Viewer, range: &str) -> Result<Overvie
 fn sql_link_denied() -> String {
     let q = "SELECT ts, session_id, tool_name, command, decision, decision_source \
              FROM agent_actions WHERE decision IN ('deny', 'abort') ORDER BY ts DESC LIMIT 100";
-    format!("/sql?q={}", format::url_component(q))
+    format::sql_href(q)
 }
 
 fn rfc3339(ns: i64) -> String {

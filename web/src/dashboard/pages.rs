@@ -399,11 +399,6 @@ pub(crate) async fn findings(
         .map(|r| {
             let sid = str_of(r, "session_id");
             let session_href = format!("/sessions/{}", format::url_component(&sid));
-            let first = r["event_ids"]
-                .as_array()
-                .and_then(|a| a.first())
-                .and_then(Value::as_str)
-                .unwrap_or("");
             FindingRow {
                 ts: r["ts"].as_str().map(format::time).unwrap_or_default(),
                 severity: str_of(r, "severity"),
@@ -414,7 +409,7 @@ pub(crate) async fn findings(
                 rule_id: str_of(r, "rule_id"),
                 title: str_of(r, "title"),
                 description: str_of(r, "description"),
-                event_href: format!("{session_href}#ev-{}", format::url_component(first)),
+                event_href: format::finding_href(&sid, &r["event_ids"]),
                 session_href,
                 session_id: sid,
                 agent: str_of(r, "agent"),

@@ -834,7 +834,7 @@ fn build(chain: ChainJson, chrome: Chrome) -> SessionPage {
             })
             .collect(),
         json_href: format!("/api/sessions/{}", format::url_component(&sid)),
-        sql_href: format!("/sql?q={}", format::url_component(&sql)),
+        sql_href: format::sql_href(&sql),
         facts,
         id: sid,
     }

@@ -100,7 +100,7 @@ pub(crate) async fn page(
             .map(|(title, sql)| Example {
                 title,
                 sql,
-                href: format!("/sql?q={}", format::url_component(sql)),
+                href: format::sql_href(sql),
             })
             .collect(),
         columns: Vec::new(),
