@@ -46,7 +46,7 @@ fn config() -> SessionConfig {
         .set_bool("datafusion.execution.parquet.bloom_filter_on_read", true)
         .set_bool("datafusion.execution.parquet.enable_page_index", true)
         // an empty snapshot until a statement sets its own
-        .with_extension(Arc::new(QuerySnapshot(Default::default())))
+        .with_extension(Arc::new(QuerySnapshot::default()))
 }
 
 /// The runtime every statement shares: one memory pool for all of them.
@@ -68,6 +68,10 @@ pub(crate) async fn base_context(runtime: Arc<RuntimeEnv>) -> Result<SessionCont
         };
         ctx.register_table(name, Arc::new(StoreTable::new(table)))?;
     }
+    ctx.register_table(
+        crate::summaries::SESSION_SUMMARIES,
+        Arc::new(crate::summaries::SessionSummaries::new()),
+    )?;
     for f in crate::udf::all() {
         ctx.register_udf(f);
     }

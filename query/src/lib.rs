@@ -18,6 +18,7 @@ pub mod error;
 pub mod format;
 mod postgres;
 mod store;
+mod summaries;
 mod udf;
 pub mod views;
 
@@ -113,6 +114,8 @@ pub struct QueryEngine {
     base: Arc<SessionState>,
     store: Arc<dyn StoreState>,
     limits: QueryLimits,
+    /// Made by [`QueryEngine::for_sessions`].
+    scoped: bool,
 }
 
 impl QueryEngine {
@@ -137,6 +140,7 @@ impl QueryEngine {
             base: Arc::new(catalog::base_state(limits).await?),
             store,
             limits,
+            scoped: false,
         })
     }
 
@@ -146,12 +150,67 @@ impl QueryEngine {
         self.store.version()
     }
 
+    /// An engine that sees these sessions only: their `agent_events` and
+    /// `findings` rows are read from the store once, in one snapshot, and every
+    /// statement run on the returned engine reads them from memory. Because
+    /// every view partitions by `session_id` first, a view's rows for these
+    /// sessions are the same as on `self` — one scan of the store instead of one
+    /// per statement (an intent chain runs six; the detector a few per pass).
+    /// The other tables are read from the same snapshot as usual.
+    pub async fn for_sessions(&self, ids: &[String]) -> Result<QueryEngine, Error> {
+        let mut snapshot = self.store.snapshot();
+        let ctx = self.context_over(snapshot.clone());
+        let list = detect::items::sql_list(ids);
+        // the range as well as the list: DataFusion prunes pages and row groups
+        // with an `IN` of at most 20 values, and with a range of any size (files
+        // are sorted by `session_id`, and the detector asks for neighbours)
+        let range = match (ids.iter().min(), ids.iter().max()) {
+            (Some(lo), Some(hi)) => format!(
+                "session_id >= {} AND session_id <= {} AND ",
+                detect::items::sql_list(std::slice::from_ref(lo)),
+                detect::items::sql_list(std::slice::from_ref(hi))
+            ),
+            _ => String::new(),
+        };
+        for (table, name) in [
+            (schemas::tables::AGENT_EVENTS, views::AGENT_EVENTS_RAW),
+            (schemas::findings::FINDINGS, views::FINDINGS_RAW),
+        ] {
+            let rows = if ids.is_empty() {
+                Vec::new()
+            } else {
+                let sql = format!("SELECT * FROM {name} WHERE {range}session_id IN ({list})");
+                self.limited(async {
+                    let plan = Self::plan(&ctx, &sql).await?;
+                    Self::run(&ctx, plan).await
+                })
+                .await?
+                .batches
+            };
+            snapshot.files.insert(table, Arc::new(Vec::new()));
+            snapshot.batches.insert(table, rows);
+        }
+        Ok(QueryEngine {
+            base: Arc::clone(&self.base),
+            store: Arc::new(FixedStore(snapshot)),
+            limits: self.limits,
+            scoped: true,
+        })
+    }
+
     /// A context for one statement, reading one snapshot of the store.
     fn context(&self) -> SessionContext {
+        self.context_over(self.store.snapshot())
+    }
+
+    fn context_over(&self, snapshot: StoreSnapshot) -> SessionContext {
         let mut state = SessionState::clone(&self.base);
         state
             .config_mut()
-            .set_extension(Arc::new(store::QuerySnapshot(self.store.snapshot())));
+            .set_extension(Arc::new(store::QuerySnapshot {
+                store: snapshot,
+                scoped: self.scoped,
+            }));
         SessionContext::new_with_state(state)
     }
 

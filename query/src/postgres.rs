@@ -74,6 +74,7 @@ impl QueryEngine {
             base: Arc::new(SessionState::clone(&ctx.state())),
             store: Arc::clone(&self.store),
             limits: self.limits,
+            scoped: self.scoped,
         })
     }
 }

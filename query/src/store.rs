@@ -25,7 +25,7 @@ use datafusion::datasource::table_schema::TableSchema;
 use datafusion::error::Result;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::logical_expr::utils::conjunction;
-use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::logical_expr::{Expr, Operator, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::union::UnionExec;
@@ -33,9 +33,16 @@ use schemas::StoreSnapshot;
 use schemas::layout::TableFile;
 use schemas::tables::{self, COL_DATE, COL_HOUR};
 
+const COL_SESSION_ID: &str = "session_id";
+
 /// The store moment a statement reads (a session-config extension).
-#[derive(Debug)]
-pub(crate) struct QuerySnapshot(pub StoreSnapshot);
+#[derive(Debug, Default)]
+pub(crate) struct QuerySnapshot {
+    pub store: StoreSnapshot,
+    /// The store restricted to a few sessions ([`crate::QueryEngine::for_sessions`]):
+    /// nothing learnt from it holds for the whole store.
+    pub scoped: bool,
+}
 
 /// One stored table (`otlp_spans`, …, `agent_events`).
 #[derive(Debug)]
@@ -45,6 +52,8 @@ pub(crate) struct StoreTable {
     schema: SchemaRef,
     /// The columns of the files (without the partition columns).
     file_schema: SchemaRef,
+    /// Each file's `session_id` range, for tables that have the column.
+    sessions: Option<SessionRanges>,
 }
 
 impl StoreTable {
@@ -53,6 +62,10 @@ impl StoreTable {
         StoreTable {
             table,
             file_schema: tables::file_schema(&schema),
+            sessions: schema
+                .index_of(COL_SESSION_ID)
+                .is_ok()
+                .then(SessionRanges::default),
             schema,
         }
     }
@@ -139,12 +152,29 @@ impl datafusion::catalog::TableProvider for StoreTable {
                 self.table
             );
         };
-        let snapshot = &snapshot.0;
+        let snapshot = &snapshot.store;
         let mut inputs: Vec<Arc<dyn ExecutionPlan>> = Vec::new();
-        let files = snapshot.files(self.table);
+        // a file's name says which records it holds: a `wal_seq` bound (the
+        // detector's "rows since", the listing's "touched since") skips the
+        // files outside it without opening them
+        let (lo, hi) = wal_seq_bounds(filters);
+        let mut files: Vec<TableFile> = snapshot
+            .files(self.table)
+            .iter()
+            .filter(|f| f.wal_range.1 >= lo && f.wal_range.0 <= hi)
+            .cloned()
+            .collect();
+        // and a `session_id` bound (one session's chain, a detector pass) the
+        // files whose sessions lie outside it, by each file's footer statistics
+        // read once: DataFusion would open every file to learn the same
+        if let Some(ranges) = &self.sessions
+            && let Some(bounds) = session_bounds(filters)
+        {
+            files = ranges.keep(files, &bounds, snapshot.files(self.table));
+        }
         if !files.is_empty() {
             inputs.push(
-                self.scan_files(state, files, projection, filters, limit)
+                self.scan_files(state, &files, projection, filters, limit)
                     .await?,
             );
         }
@@ -164,5 +194,324 @@ impl datafusion::catalog::TableProvider for StoreTable {
             return Ok(Arc::new(EmptyExec::new(projected)));
         }
         UnionExec::try_new(inputs)
+    }
+}
+
+/// The `session_id`s a file holds, from its footer's row-group statistics.
+#[derive(Debug, Clone, PartialEq)]
+enum FileSessions {
+    /// No usable statistics: the file may hold any session.
+    Unknown,
+    /// Every row's `session_id` is NULL.
+    None,
+    /// Between these (inclusive; truncated statistics still bound the values).
+    Range(Vec<u8>, Vec<u8>),
+}
+
+/// Each file's [`FileSessions`], read from its footer the first time a
+/// statement with a `session_id` bound meets the file (files never change
+/// once written; entries of files gone from the store are dropped).
+#[derive(Debug, Default)]
+struct SessionRanges(std::sync::Mutex<std::collections::HashMap<std::path::PathBuf, FileSessions>>);
+
+impl SessionRanges {
+    /// The files of `files` that may hold a `session_id` within `bounds`.
+    fn keep(&self, files: Vec<TableFile>, bounds: &Bounds, all: &[TableFile]) -> Vec<TableFile> {
+        let mut known = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if known.len() > 2 * all.len() + 64 {
+            let current: std::collections::HashSet<&std::path::Path> =
+                all.iter().map(|f| f.path.as_path()).collect();
+            known.retain(|p, _| current.contains(p.as_path()));
+        }
+        files
+            .into_iter()
+            .filter(|f| {
+                let sessions = known
+                    .entry(f.path.clone())
+                    .or_insert_with(|| file_sessions(&f.path));
+                match sessions {
+                    FileSessions::Unknown => true,
+                    FileSessions::None => false,
+                    FileSessions::Range(min, max) => {
+                        bounds.lo.as_ref().is_none_or(|lo| max.as_slice() >= lo.as_slice())
+                            && bounds.hi.as_ref().is_none_or(|hi| min.as_slice() <= hi.as_slice())
+                    }
+                }
+            })
+            .collect()
+    }
+}
+
+/// Reads the footer of `path` (not the data) for its `session_id` range.
+fn file_sessions(path: &std::path::Path) -> FileSessions {
+    use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
+    let Ok(file) = std::fs::File::open(path) else {
+        return FileSessions::Unknown;
+    };
+    let Ok(reader) = SerializedFileReader::new(file) else {
+        return FileSessions::Unknown;
+    };
+    let meta = reader.metadata();
+    let Some(column) = meta
+        .file_metadata()
+        .schema_descr()
+        .columns()
+        .iter()
+        .position(|c| c.path().string() == COL_SESSION_ID)
+    else {
+        return FileSessions::Unknown;
+    };
+    let mut range: Option<(Vec<u8>, Vec<u8>)> = None;
+    for rg in meta.row_groups() {
+        let Some(stats) = rg.column(column).statistics() else {
+            return FileSessions::Unknown;
+        };
+        let rows = rg.num_rows() as u64;
+        if stats.null_count_opt() == Some(rows) {
+            continue; // this row group has no session at all
+        }
+        let (Some(min), Some(max)) = (stats.min_bytes_opt(), stats.max_bytes_opt()) else {
+            return FileSessions::Unknown;
+        };
+        range = Some(match range {
+            None => (min.to_vec(), max.to_vec()),
+            Some((lo, hi)) => (lo.min(min.to_vec()), hi.max(max.to_vec())),
+        });
+    }
+    match range {
+        Some((min, max)) => FileSessions::Range(min, max),
+        None => FileSessions::None,
+    }
+}
+
+/// The `session_id` values a conjunction of filters allows, inclusive.
+#[derive(Debug, Default, PartialEq)]
+struct Bounds {
+    lo: Option<Vec<u8>>,
+    hi: Option<Vec<u8>>,
+}
+
+/// `None` when the filters do not bound `session_id` (or allow NULL).
+fn session_bounds(filters: &[Expr]) -> Option<Bounds> {
+    let is_session = |e: &Expr| matches!(e, Expr::Column(c) if c.name == COL_SESSION_ID);
+    let text = |v: &ScalarValue| match v {
+        ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) | ScalarValue::LargeUtf8(Some(s)) => {
+            Some(s.as_bytes().to_vec())
+        }
+        _ => None,
+    };
+    let mut b = Bounds::default();
+    let mut bounded = false;
+    let raise = |b: &mut Bounds, v: Vec<u8>| {
+        if b.lo.as_ref().is_none_or(|lo| v > *lo) {
+            b.lo = Some(v);
+        }
+    };
+    let lower = |b: &mut Bounds, v: Vec<u8>| {
+        if b.hi.as_ref().is_none_or(|hi| v < *hi) {
+            b.hi = Some(v);
+        }
+    };
+    for f in filters {
+        match f {
+            Expr::InList(l) if !l.negated && is_session(&l.expr) => {
+                let values: Option<Vec<Vec<u8>>> = l
+                    .list
+                    .iter()
+                    .map(|e| match e {
+                        Expr::Literal(v, _) => text(v),
+                        _ => None,
+                    })
+                    .collect();
+                let Some(values) = values.filter(|v| !v.is_empty()) else {
+                    continue;
+                };
+                raise(&mut b, values.iter().min().cloned().expect("not empty"));
+                lower(&mut b, values.iter().max().cloned().expect("not empty"));
+                bounded = true;
+            }
+            Expr::BinaryExpr(e) => {
+                let (op, v) = match (&*e.left, &*e.right) {
+                    (c, Expr::Literal(v, _)) if is_session(c) => (e.op, v),
+                    (Expr::Literal(v, _), c) if is_session(c) => match e.op.swap() {
+                        Some(op) => (op, v),
+                        None => continue,
+                    },
+                    _ => continue,
+                };
+                let Some(v) = text(v) else { continue };
+                match op {
+                    Operator::Eq => {
+                        raise(&mut b, v.clone());
+                        lower(&mut b, v);
+                    }
+                    Operator::Gt | Operator::GtEq => raise(&mut b, v),
+                    Operator::Lt | Operator::LtEq => lower(&mut b, v),
+                    _ => continue,
+                }
+                bounded = true;
+            }
+            _ => {}
+        }
+    }
+    bounded.then_some(b)
+}
+
+/// The `wal_seq` values `filters` (a conjunction) allow, as an inclusive range:
+/// comparisons of the column with a literal narrow it, anything else does not.
+fn wal_seq_bounds(filters: &[Expr]) -> (u64, u64) {
+    let (mut lo, mut hi) = (0u64, u64::MAX);
+    for f in filters {
+        let Expr::BinaryExpr(b) = f else { continue };
+        let (column, op, value) = match (&*b.left, &*b.right) {
+            (c, Expr::Literal(v, _)) => (c, b.op, v),
+            (Expr::Literal(v, _), c) => match b.op.swap() {
+                Some(op) => (c, op, v),
+                None => continue,
+            },
+            _ => continue,
+        };
+        let column = match column {
+            Expr::Cast(c) => &*c.expr,
+            Expr::TryCast(c) => &*c.expr,
+            c => c,
+        };
+        let is_wal_seq = matches!(column, Expr::Column(c) if c.name == schemas::tables::COL_WAL_SEQ);
+        let Some(v) = literal_i128(value).filter(|_| is_wal_seq) else {
+            continue;
+        };
+        let clamp = |v: i128| v.clamp(0, u64::MAX as i128) as u64;
+        match op {
+            Operator::Gt => lo = lo.max(clamp(v + 1)),
+            Operator::GtEq => lo = lo.max(clamp(v)),
+            Operator::Lt => hi = hi.min(clamp(v - 1)),
+            Operator::LtEq => hi = hi.min(clamp(v)),
+            Operator::Eq => {
+                lo = lo.max(clamp(v));
+                hi = hi.min(clamp(v));
+            }
+            _ => {}
+        }
+    }
+    (lo, hi)
+}
+
+fn literal_i128(v: &ScalarValue) -> Option<i128> {
+    Some(match v {
+        ScalarValue::UInt64(Some(v)) => *v as i128,
+        ScalarValue::UInt32(Some(v)) => *v as i128,
+        ScalarValue::Int64(Some(v)) => *v as i128,
+        ScalarValue::Int32(Some(v)) => *v as i128,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::prelude::{col, lit};
+
+    use super::*;
+
+    #[test]
+    fn session_comparisons_and_lists_bound_the_files_to_read() {
+        let b = |lo: &str, hi: &str| Bounds {
+            lo: Some(lo.as_bytes().to_vec()),
+            hi: Some(hi.as_bytes().to_vec()),
+        };
+        assert_eq!(session_bounds(&[]), None);
+        assert_eq!(session_bounds(&[col("session_id").eq(lit("s1"))]), Some(b("s1", "s1")));
+        assert_eq!(
+            session_bounds(&[col("session_id").in_list(vec![lit("s3"), lit("s1"), lit("s2")], false)]),
+            Some(b("s1", "s3"))
+        );
+        // a range and a list narrow each other
+        assert_eq!(
+            session_bounds(&[
+                col("session_id").gt_eq(lit("s2")),
+                col("session_id").in_list(vec![lit("s1"), lit("s5")], false),
+                lit("s4").gt_eq(col("session_id")),
+            ]),
+            Some(b("s2", "s4"))
+        );
+        // NOT IN, other columns, non-literals: no bound
+        assert_eq!(
+            session_bounds(&[col("session_id").in_list(vec![lit("s1")], true)]),
+            None
+        );
+        assert_eq!(session_bounds(&[col("agent").eq(lit("codex"))]), None);
+        assert_eq!(session_bounds(&[col("session_id").eq(col("turn_id"))]), None);
+    }
+
+    #[test]
+    fn files_outside_a_session_bound_are_skipped_by_their_footers() {
+        use arrow::array::StringArray;
+        use arrow::record_batch::RecordBatch;
+        use datafusion::parquet::arrow::ArrowWriter;
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, ids: Vec<Option<&str>>| {
+            let path = dir.path().join(name);
+            let schema = Arc::new(arrow::datatypes::Schema::new(vec![Field::new(
+                COL_SESSION_ID,
+                DataType::Utf8,
+                true,
+            )]));
+            let batch =
+                RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(ids))]).unwrap();
+            let mut w = ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, None).unwrap();
+            w.write(&batch).unwrap();
+            w.close().unwrap();
+            TableFile {
+                date: "2026-12-01".into(),
+                hour: "00".into(),
+                path,
+                wal_range: (1, 1),
+                size: 0,
+            }
+        };
+        let a = write("a.parquet", vec![Some("s1"), None, Some("s2")]);
+        let b = write("b.parquet", vec![Some("s5"), Some("s6")]);
+        let none = write("none.parquet", vec![None, None]);
+        let garbage = dir.path().join("garbage.parquet");
+        std::fs::write(&garbage, b"not parquet").unwrap();
+        let garbage = TableFile {
+            path: garbage,
+            ..a.clone()
+        };
+        let all = vec![a, b, none, garbage];
+        let ranges = SessionRanges::default();
+        let kept = |lo: Option<&str>, hi: Option<&str>| -> Vec<String> {
+            let bounds = Bounds {
+                lo: lo.map(|s| s.as_bytes().to_vec()),
+                hi: hi.map(|s| s.as_bytes().to_vec()),
+            };
+            ranges
+                .keep(all.clone(), &bounds, &all)
+                .iter()
+                .map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned())
+                .collect()
+        };
+        assert_eq!(kept(Some("s2"), Some("s2")), ["a.parquet", "garbage.parquet"]);
+        assert_eq!(kept(Some("s3"), Some("s4")), ["garbage.parquet"]);
+        assert_eq!(kept(Some("s2"), None), ["a.parquet", "b.parquet", "garbage.parquet"]);
+        assert_eq!(kept(None, Some("s0")), ["garbage.parquet"]);
+        assert_eq!(ranges.0.lock().unwrap().len(), 4, "each footer read once");
+    }
+
+    #[test]
+    fn wal_seq_comparisons_bound_the_files_to_read() {
+        assert_eq!(wal_seq_bounds(&[]), (0, u64::MAX));
+        assert_eq!(
+            wal_seq_bounds(&[col("wal_seq").gt(lit(10u64)), col("wal_seq").lt_eq(lit(20i64))]),
+            (11, 20)
+        );
+        assert_eq!(wal_seq_bounds(&[lit(5u64).lt(col("wal_seq"))]), (6, u64::MAX));
+        assert_eq!(wal_seq_bounds(&[col("wal_seq").eq(lit(7i32))]), (7, 7));
+        assert_eq!(wal_seq_bounds(&[col("wal_seq").gt_eq(lit(-3i64))]), (0, u64::MAX));
+        // other columns, other operators: no bound
+        assert_eq!(wal_seq_bounds(&[col("seq").gt(lit(10u64))]), (0, u64::MAX));
+        assert_eq!(
+            wal_seq_bounds(&[col("wal_seq").not_eq(lit(10u64))]),
+            (0, u64::MAX)
+        );
     }
 }

@@ -13,7 +13,9 @@
 //!   the questions a responder asks first; the seed questions' own views:
 //!   `files_read_before_change`, `silent_commands`, `denied_attempts`,
 //!   `plan_evolution`.
-//! - `findings`: each session's latest detection pass (see `detect`).
+//! - `findings`: each session's latest detection pass (see `detect`);
+//!   `session_summaries` (a table kept in memory, see `summaries`): the
+//!   session row that pass recorded.
 
 use datafusion::prelude::SessionContext;
 use schemas::columns::Columns as _;

@@ -10,7 +10,7 @@
 //! longer holds (rules changed, events arrived that undo a sequence) goes away,
 //! and one that still holds keeps its id.
 
-use crate::columns::{List, Required, Timestamp, UInt64, Utf8};
+use crate::columns::{Int64, List, Required, Timestamp, UInt64, Utf8};
 use crate::tables::PartitionColumns;
 
 /// The stored table (the view over it is `findings`).
@@ -99,6 +99,29 @@ crate::row_table! {
         evaluated_through: u64 => Required<UInt64>,
         /// Digest of the rule set the pass used (a rule change starts a rescan).
         rules_digest: String => Required<Utf8>,
+        // The marker row also carries the session as the pass saw it: its
+        // `sessions` row (the marker's `ts` is `last_seen`) and the pass's
+        // finding counts, so listing sessions reads one row per session instead
+        // of grouping the store (the `session_summaries` view). Null on
+        // finding rows, and on markers written before summaries existed.
+        agent: Option<String> => Utf8,
+        agent_version: Option<String> => Utf8,
+        user_id: Option<String> => Utf8,
+        host: Option<String> => Utf8,
+        service_name: Option<String> => Utf8,
+        started: Option<i64> => Timestamp,
+        events: Option<i64> => Int64,
+        prompts: Option<i64> => Int64,
+        tool_calls: Option<i64> => Int64,
+        denials: Option<i64> => Int64,
+        reviews_session: Option<String> => Utf8,
+        /// The pass's findings, and how many of each severity.
+        findings: Option<i64> => Int64,
+        critical: Option<i64> => Int64,
+        high: Option<i64> => Int64,
+        medium: Option<i64> => Int64,
+        low: Option<i64> => Int64,
+        info: Option<i64> => Int64,
     }
     then partition: PartitionColumns = ts
 }

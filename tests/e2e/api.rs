@@ -340,6 +340,127 @@ async fn sessions_chains_findings_and_rules() {
 }
 
 /// `vigil check` with its exit status and output.
+/// Every listed session with every column the listing shows, as SQL over
+/// the `sessions` and `findings` views computes them, in the listing's order.
+async fn sessions_by_sql(server: &Server, filter: &str, order: &str) -> Vec<Value> {
+    server
+        .rows(&format!(
+            "SELECT s.session_id, s.agent, s.agent_version, s.user_id, s.host, s.service_name, \
+               s.started, s.last_seen, s.events, s.prompts, s.tool_calls, s.denials, \
+               s.reviews_session, s.is_auxiliary, COALESCE(f.n, 0) AS findings, \
+               COALESCE(f.high, 0) AS high \
+             FROM sessions s LEFT JOIN (SELECT session_id, count(*) AS n, \
+               sum(CASE WHEN severity = 'high' THEN 1 ELSE 0 END) AS high \
+               FROM findings GROUP BY session_id) f ON f.session_id = s.session_id \
+             WHERE {filter} ORDER BY {order}"
+        ))
+        .await
+        .into_iter()
+        .map(Value::Array)
+        .collect()
+}
+
+fn listed(v: &Value) -> Vec<Value> {
+    v["sessions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|s| {
+            json!([
+                s["session_id"],
+                s["agent"],
+                s["agent_version"],
+                s["user_id"],
+                s["host"],
+                s["service_name"],
+                s["started"],
+                s["last_seen"],
+                s["events"],
+                s["turns"],
+                s["tool_calls"],
+                s["denials"],
+                s["reviews_session"],
+                s["is_auxiliary"],
+                s["findings"],
+                s["findings_by_severity"]["high"],
+            ])
+        })
+        .collect()
+}
+
+/// The listing reads the detector's per-session summaries, and computes from
+/// the store only the sessions touched since the detector's checkpoint: both
+/// parts give exactly what the views give, resend duplicates included.
+#[tokio::test(flavor = "multi_thread")]
+async fn listing_from_summaries_matches_the_views() {
+    let mut first = Server::start().await;
+    for name in ["05_force_push_retry", "10_codex_auto_review"] {
+        crate::captures::replay(&first, &fixtures::scenarios_dir().join(name)).await;
+    }
+    first.findings().await; // summaries for every session so far
+    first.terminate();
+    // a detector that will not run again during the test: what arrives now is
+    // past its checkpoint
+    let server = Server::start_in(&first.data_dir, &["--detect-interval", "1h"]).await;
+    for name in ["12_attack_chains", "05_force_push_retry"] {
+        // new sessions, and resent duplicates of summarized ones
+        crate::captures::replay(&server, &fixtures::scenarios_dir().join(name)).await;
+    }
+    let summarized = server
+        .count("SELECT count(*) FROM session_summaries WHERE events IS NOT NULL")
+        .await;
+    let stale = server
+        .count(
+            "SELECT count(DISTINCT session_id) FROM agent_events_raw \
+             WHERE wal_seq > (SELECT max(evaluated_through) FROM findings_raw)",
+        )
+        .await;
+    let all = server.count("SELECT count(*) FROM sessions").await;
+    // (the restarted detector may have made one round before the replay ended)
+    assert!(summarized >= 4, "{summarized}: sessions of 05 and 10 summarized");
+    assert!(stale >= 2 && all > 4, "{stale} stale of {all}");
+
+    let mut failures = Vec::new();
+    for (q, order) in [
+        (
+            "?include_auxiliary=true&limit=1000",
+            "last_seen DESC NULLS LAST, session_id",
+        ),
+        (
+            "?include_auxiliary=true&sort=denials&dir=asc&limit=1000",
+            "denials ASC NULLS LAST, session_id",
+        ),
+        (
+            "?include_auxiliary=true&sort=findings&limit=1000",
+            "findings DESC NULLS LAST, session_id",
+        ),
+    ] {
+        let (status, v) = get(&server, &format!("/api/sessions{q}")).await;
+        let want = sessions_by_sql(&server, "true", order).await;
+        let got = listed(&v);
+        if status != 200 || got != want || v["total"] != json!(all) {
+            failures.push(format!(
+                "{q}: status {status}, total {} of {all}\n  got  {got:?}\n  want {want:?}",
+                v["total"]
+            ));
+        }
+    }
+    // filters on summarized and computed rows alike
+    for (q, filter) in [
+        ("?has_findings=true", "NOT s.is_auxiliary AND f.n > 0"),
+        ("?agent=codex", "NOT s.is_auxiliary AND s.agent = 'codex'"),
+    ] {
+        let (_, v) = get(&server, &format!("/api/sessions{q}&limit=1000")).await;
+        let got = listed(&v);
+        let want = sessions_by_sql(&server, filter, "last_seen DESC NULLS LAST, session_id").await;
+        if got != want || want.is_empty() {
+            failures.push(format!("{q}\n  got  {got:?}\n  want {want:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 fn check(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(vigil_bin())
         .arg("check")

@@ -221,6 +221,12 @@ fn raw_session_column(name: &str) -> String {
 }
 
 /// The answer of `GET /api/sessions` (the dashboard's session list too).
+///
+/// The rows come from the detector's session summaries where they are current
+/// ([`summarized_sessions`]); otherwise, for sort keys resend duplicates cannot
+/// change, from the raw rows ([`list_sessions_by_raw_keys`]); otherwise from
+/// the `sessions` view grouped over the whole store. All three give the same
+/// rows in the same order (`tests/e2e/api.rs`).
 pub(crate) async fn list_sessions(
     engine: &QueryEngine,
     q: &SessionsQuery,
@@ -235,36 +241,40 @@ pub(crate) async fn list_sessions(
              WHERE (kind = 'prompt' AND text ILIKE {p}) OR command ILIKE {p})"
         )
     });
-    if matches!(
-        q.sort.as_deref().unwrap_or("last_seen"),
-        "last_seen" | "started" | "agent" | "user_id"
-    ) {
-        return list_sessions_by_raw_keys(engine, q, &order, text_filter, limit, offset).await;
-    }
-    let mut filters = session_column_filters(q, |c| format!("s.{c}"))?;
+    let source = match summarized_sessions(engine).await? {
+        Some(source) => source,
+        None if matches!(
+            q.sort.as_deref().unwrap_or("last_seen"),
+            "last_seen" | "started" | "agent" | "user_id"
+        ) =>
+        {
+            return list_sessions_by_raw_keys(engine, q, &order, text_filter, limit, offset).await;
+        }
+        None => format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions s \
+             LEFT JOIN ({FINDING_COUNTS}) f ON f.session_id = s.session_id"
+        ),
+    };
+    let mut filters = session_column_filters(q, str::to_string)?;
     match q.has_findings {
-        Some(true) => filters.push("f.findings > 0".into()),
-        Some(false) => filters.push("f.findings IS NULL".into()),
+        Some(true) => filters.push("findings > 0".into()),
+        Some(false) => filters.push("findings = 0".into()),
         None => {}
     }
     if let Some(s) = &q.min_severity {
-        filters.push(format!("f.max_severity_rank >= {}", severity(s)?.rank()));
+        filters.push(format!("max_severity_rank >= {}", severity(s)?.rank()));
     }
-    if let Some(t) = text_filter {
-        filters.push(format!("s.{t}"));
-    }
+    filters.extend(text_filter);
     let filter = if filters.is_empty() {
         String::new()
     } else {
         format!("WHERE {}", filters.join(" AND "))
     };
-    let from = format!(
-        "sessions s LEFT JOIN ({FINDING_COUNTS}) f ON f.session_id = s.session_id {filter}"
-    );
-    // the total rides along as a window over the filtered rows: the store is
-    // grouped into sessions once, not once for the count and again for the page
+    let from = format!("({source}) {filter}");
+    // the total rides along as a window over the filtered rows: the sessions
+    // are read once, not once for the count and again for the page
     let page = format!(
-        "SELECT *, count(*) OVER () AS __total FROM (SELECT {SESSION_COLUMNS} FROM {from}) \
+        "SELECT *, count(*) OVER () AS __total FROM {from} \
          ORDER BY {order} LIMIT {limit} OFFSET {offset}"
     );
     let mut rows = objects(engine, &page).await?;
@@ -287,6 +297,73 @@ pub(crate) async fn list_sessions(
         "offset": offset,
         "sessions": rows.into_iter().map(shape_session).collect::<Vec<_>>(),
     }))
+}
+
+/// How many sessions one listing may compute from the store because their
+/// summaries are not current; beyond it (the detector catching up after a
+/// restart, a store written before summaries existed) listing groups the store.
+const MAX_UNSUMMARIZED: usize = 500;
+
+/// Every session as one row with [`SESSION_COLUMNS`]' names, from the
+/// detector's summaries (`session_summaries`) — a row per session, not a
+/// GROUP BY over the store — if they describe the store as it is now.
+///
+/// The detector's checkpoint `C` (the highest `evaluated_through`) promises
+/// that every session touched by a row at or below `C` was evaluated after it,
+/// so its latest summary counts every one of its rows, except for sessions
+/// touched past `C`: those few (the ones active in the last detector round) are
+/// computed from the `sessions` view, found through file names alone (files
+/// are named by their WAL range). `None` if more than [`MAX_UNSUMMARIZED`]
+/// sessions need that, or there are no summaries at all.
+async fn summarized_sessions(engine: &QueryEngine) -> Result<Option<String>, ApiError> {
+    let checkpoint = objects(
+        engine,
+        "SELECT CAST(max(evaluated_through) AS BIGINT) AS c FROM session_summaries",
+    )
+    .await?
+    .first()
+    .and_then(|r| r.get("c")?.as_i64());
+    let Some(checkpoint) = checkpoint else {
+        return Ok(None);
+    };
+    let stale = objects(
+        engine,
+        &format!(
+            "SELECT DISTINCT session_id FROM {AGENT_EVENTS_RAW} \
+             WHERE wal_seq > {checkpoint} AND session_id IS NOT NULL LIMIT {}",
+            MAX_UNSUMMARIZED + 1
+        ),
+    )
+    .await?;
+    if stale.len() > MAX_UNSUMMARIZED {
+        return Ok(None);
+    }
+    let stale: Vec<String> = stale
+        .iter()
+        .filter_map(|r| r.get("session_id")?.as_str().map(lit))
+        .collect();
+    let worst = Severity::ALL
+        .iter()
+        .rev()
+        .map(|s| format!("WHEN {} > 0 THEN {}", s.as_str(), s.rank()))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let summarized = format!(
+        "SELECT session_id, agent, agent_version, user_id, host, service_name, started, \
+           last_seen, events, prompts AS turns, tool_calls, denials, reviews_session, is_auxiliary, \
+           findings, critical, high, medium, low, info, CASE {worst} END AS max_severity_rank \
+         FROM session_summaries WHERE true"
+    );
+    if stale.is_empty() {
+        return Ok(Some(summarized));
+    }
+    let stale = stale.join(", ");
+    Ok(Some(format!(
+        "{summarized} AND session_id NOT IN ({stale}) \
+         UNION ALL SELECT {SESSION_COLUMNS} FROM sessions s \
+           LEFT JOIN ({FINDING_COUNTS}) f ON f.session_id = s.session_id \
+         WHERE s.session_id IN ({stale})"
+    )))
 }
 
 const EVENT_COLUMNS: &str = "event_id, ts, position, turn_index, turn_id, kind, event_name, tool_name, \
@@ -425,8 +502,9 @@ pub async fn session(
 }
 
 /// The intent chain of session `id` as `GET /api/sessions/{id}` answers it;
-/// `None` if there is no such session. Every statement filters on one session
-/// id (a literal), so each reads only the files and row groups that hold it.
+/// `None` if there is no such session. The session's rows are read from the
+/// store once ([`QueryEngine::for_sessions`]: only the files and row groups
+/// that hold it), and every view of the chain is computed from them.
 pub async fn session_chain(e: &QueryEngine, id: &str) -> Result<Option<Value>, ApiError> {
     let sid = lit(id);
     let head = format!(
@@ -452,15 +530,19 @@ pub async fn session_chain(e: &QueryEngine, id: &str) -> Result<Option<Value>, A
         "SELECT revision, turn_index, position, plan, explanation, steps_added, steps_removed, \
          steps_status_changed FROM plan_evolution WHERE session_id = {sid} ORDER BY position"
     );
-    // independent statements: run together (each reads its own snapshot; a row
-    // arriving meanwhile may show in one part of the chain and not yet in another)
-    let (head, events, actions, findings, reviewers, plans) = futures::try_join!(
-        objects(e, &head),
-        objects(e, &events),
-        objects(e, &actions),
-        objects(e, &findings),
+    // the session's rows are read once, and the five views over them from
+    // memory (one snapshot for all of them); the reviewers, other sessions,
+    // are looked up in the store meanwhile
+    let (one, reviewers) = futures::try_join!(
+        async { Ok::<_, ApiError>(e.for_sessions(&[id.to_string()]).await?) },
         objects(e, &reviewers),
-        objects(e, &plans),
+    )?;
+    let (head, events, actions, findings, plans) = futures::try_join!(
+        objects(&one, &head),
+        objects(&one, &events),
+        objects(&one, &actions),
+        objects(&one, &findings),
+        objects(&one, &plans),
     )?;
     let Some(head) = head.into_iter().next() else {
         return Ok(None);

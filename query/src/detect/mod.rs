@@ -131,18 +131,34 @@ impl Detector {
         } else {
             self.checkpoint
         };
-        let sessions = items::load_sessions(engine, &ids, !self.rules.sigma().is_empty()).await?;
+        // one read of these sessions' rows for everything the pass asks
+        let scoped = engine.for_sessions(&ids).await?;
+        let sessions = items::load_sessions(&scoped, &ids, !self.rules.sigma().is_empty()).await?;
+        let mut summaries = session_summaries(&scoped).await?;
         let mut columns = FindingColumns::with_capacity(sessions.len() * 2);
         let mut findings = 0;
         for session in &sessions {
+            let rows = self.evaluate(session);
+            let mut marker = summaries
+                .remove(&session.session_id)
+                .unwrap_or_default();
+            let count = |s: Severity| {
+                Some(rows.iter().filter(|r| r.severity == Some(s.as_str())).count() as i64)
+            };
+            marker.findings = Some(rows.len() as i64);
+            marker.critical = count(Severity::Critical);
+            marker.high = count(Severity::High);
+            marker.medium = count(Severity::Medium);
+            marker.low = count(Severity::Low);
+            marker.info = count(Severity::Info);
             columns.append_row(&FindingRow {
                 ts: session.last_ts,
                 session_id: session.session_id.clone(),
                 evaluated_through,
                 rules_digest: self.digest.clone(),
-                ..FindingRow::default()
+                ..marker
             });
-            for row in self.evaluate(session) {
+            for row in rows {
                 columns.append_row(&FindingRow {
                     evaluated_through,
                     rules_digest: self.digest.clone(),
@@ -223,6 +239,63 @@ impl Detector {
         rows.dedup_by(|a, b| a.finding_id == b.finding_id);
         rows
     }
+}
+
+/// Each session's `sessions` row on `engine` (scoped to a pass's sessions), as
+/// the summary columns of its marker row: the listing reads these instead of
+/// grouping the store, so they come from the view itself, not a second
+/// definition of it.
+async fn session_summaries(
+    engine: &QueryEngine,
+) -> Result<std::collections::HashMap<String, FindingRow>, Error> {
+    let r = engine
+        .sql(
+            "SELECT session_id, agent, agent_version, user_id, host, service_name, \
+             CAST(started AS BIGINT) AS started, events, prompts, tool_calls, denials, \
+             reviews_session FROM sessions",
+        )
+        .await?;
+    let mut out = std::collections::HashMap::new();
+    for b in &r.batches {
+        let text = |c: &str| items::strings(b, c);
+        let (ids, agent, version, user, host, service, reviews) = (
+            text("session_id")?,
+            text("agent")?,
+            text("agent_version")?,
+            text("user_id")?,
+            text("host")?,
+            text("service_name")?,
+            text("reviews_session")?,
+        );
+        let (started, events, prompts, tool_calls, denials) = (
+            items::ints(b, "started")?,
+            items::ints(b, "events")?,
+            items::ints(b, "prompts")?,
+            items::ints(b, "tool_calls")?,
+            items::ints(b, "denials")?,
+        );
+        for i in 0..b.num_rows() {
+            let Some(id) = ids[i].clone() else { continue };
+            out.insert(
+                id,
+                FindingRow {
+                    agent: agent[i].clone(),
+                    agent_version: version[i].clone(),
+                    user_id: user[i].clone(),
+                    host: host[i].clone(),
+                    service_name: service[i].clone(),
+                    started: started[i],
+                    events: events[i],
+                    prompts: prompts[i],
+                    tool_calls: tool_calls[i],
+                    denials: denials[i],
+                    reviews_session: reviews[i].clone(),
+                    ..FindingRow::default()
+                },
+            );
+        }
+    }
+    Ok(out)
 }
 
 fn first_int(batches: &[RecordBatch], column: &str) -> Result<Option<i64>, Error> {

@@ -713,10 +713,14 @@ impl RuleSet {
         &self.sigma
     }
 
-    /// A digest of every enabled rule's definition: a pass records it, and a
-    /// server started with different rules re-evaluates every session.
+    /// A digest of every enabled rule's definition (and of [`PASS_FORMAT`]): a
+    /// pass records it, and a server started with different rules re-evaluates
+    /// every session.
     pub fn digest(&self) -> String {
         let mut h = xxhash_rust::xxh3::Xxh3::new();
+        // what a pass writes is part of it too: markers gained the session
+        // summary, so a store from before re-evaluates once to get them
+        h.update(PASS_FORMAT.as_bytes());
         for r in &self.rules {
             h.update(r.id.as_bytes());
             h.update(&[0]);
@@ -726,6 +730,10 @@ impl RuleSet {
         format!("{:016x}", h.digest())
     }
 }
+
+/// The version of what a detection pass writes; changing it re-evaluates every
+/// session once (2: marker rows carry the session summary).
+const PASS_FORMAT: &str = "pass-format-2";
 
 /// `newer` over `older`: fields `newer` sets replace those of `older`.
 fn merge(older: RuleSpec, newer: RuleSpec) -> RuleSpec {
