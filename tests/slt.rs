@@ -299,12 +299,18 @@ async fn a_session_lookup_skips_the_row_groups_of_other_sessions() {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no files_opened metric:\n{scan}"));
     assert!(files >= 5, "{files} files");
-    assert!(opened >= 1 && opened < files / 2, "{opened} of {files} files opened:\n{scan}");
+    assert!(
+        opened >= 1 && opened < files / 2,
+        "{opened} of {files} files opened:\n{scan}"
+    );
     let (groups, after_stats) = pruning(scan, "row_groups_pruned_statistics")
         .unwrap_or_else(|| panic!("no statistics metrics:\n{scan}"));
     let (checked, after_bloom) = pruning(scan, "row_groups_pruned_bloom_filter")
         .unwrap_or_else(|| panic!("no bloom filter metrics:\n{scan}"));
-    assert_eq!(groups as usize, opened, "one row group per small file:\n{scan}");
+    assert_eq!(
+        groups as usize, opened,
+        "one row group per small file:\n{scan}"
+    );
     assert_eq!(checked, after_stats, "{scan}");
     assert!(after_bloom >= 1, "{scan}");
     assert!(

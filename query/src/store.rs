@@ -152,6 +152,7 @@ impl datafusion::catalog::TableProvider for StoreTable {
                 self.table
             );
         };
+        let scoped = snapshot.scoped;
         let snapshot = &snapshot.store;
         let mut inputs: Vec<Arc<dyn ExecutionPlan>> = Vec::new();
         // a file's name says which records it holds: a `wal_seq` bound (the
@@ -170,7 +171,9 @@ impl datafusion::catalog::TableProvider for StoreTable {
         if let Some(ranges) = &self.sessions
             && let Some(bounds) = session_bounds(filters)
         {
-            files = ranges.keep(files, &bounds, snapshot.files(self.table));
+            // (a scoped snapshot lists no files: it says nothing of which are gone)
+            let all = (!scoped).then(|| snapshot.files(self.table));
+            files = ranges.keep(files, &bounds, all);
         }
         if !files.is_empty() {
             inputs.push(
@@ -197,28 +200,38 @@ impl datafusion::catalog::TableProvider for StoreTable {
     }
 }
 
-/// The `session_id`s a file holds, from its footer's row-group statistics.
+/// The `session_id`s a file holds.
 #[derive(Debug, Clone, PartialEq)]
 enum FileSessions {
     /// No usable statistics: the file may hold any session.
     Unknown,
     /// Every row's `session_id` is NULL.
     None,
-    /// Between these (inclusive; truncated statistics still bound the values).
-    Range(Vec<u8>, Vec<u8>),
+    /// Exactly these, sorted.
+    Set(Vec<Vec<u8>>),
 }
 
-/// Each file's [`FileSessions`], read from its footer the first time a
-/// statement with a `session_id` bound meets the file (files never change
-/// once written; entries of files gone from the store are dropped).
+/// Each file's [`FileSessions`], read the first time a statement with a
+/// `session_id` bound meets the file (files never change once written;
+/// entries of files gone from the store are dropped). An index of which
+/// sessions each file holds: one entry per session and hour partition, about
+/// 3 MB at 10M events.
 #[derive(Debug, Default)]
 struct SessionRanges(std::sync::Mutex<std::collections::HashMap<std::path::PathBuf, FileSessions>>);
 
 impl SessionRanges {
     /// The files of `files` that may hold a `session_id` within `bounds`.
-    fn keep(&self, files: Vec<TableFile>, bounds: &Bounds, all: &[TableFile]) -> Vec<TableFile> {
+    /// `all`, the store's whole file list, lets it forget files gone since.
+    fn keep(
+        &self,
+        files: Vec<TableFile>,
+        bounds: &Bounds,
+        all: Option<&[TableFile]>,
+    ) -> Vec<TableFile> {
         let mut known = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if known.len() > 2 * all.len() + 64 {
+        if let Some(all) = all
+            && known.len() > 2 * all.len() + 64
+        {
             let current: std::collections::HashSet<&std::path::Path> =
                 all.iter().map(|f| f.path.as_path()).collect();
             known.retain(|p, _| current.contains(p.as_path()));
@@ -232,9 +245,14 @@ impl SessionRanges {
                 match sessions {
                     FileSessions::Unknown => true,
                     FileSessions::None => false,
-                    FileSessions::Range(min, max) => {
-                        bounds.lo.as_ref().is_none_or(|lo| max.as_slice() >= lo.as_slice())
-                            && bounds.hi.as_ref().is_none_or(|hi| min.as_slice() <= hi.as_slice())
+                    FileSessions::Set(ids) => {
+                        // is any of the file's sessions within the bounds?
+                        let first = bounds
+                            .lo
+                            .as_ref()
+                            .map_or(0, |lo| ids.partition_point(|id| id < lo));
+                        ids.get(first)
+                            .is_some_and(|id| bounds.hi.as_ref().is_none_or(|hi| id <= hi))
                     }
                 }
             })
@@ -242,45 +260,49 @@ impl SessionRanges {
     }
 }
 
-/// Reads the footer of `path` (not the data) for its `session_id` range.
+/// Reads the `session_id` column of `path` (only it) for the sessions the
+/// file holds: statistics alone cannot tell, for random ids (Claude Code's),
+/// whether a session is in a file whose range spans nearly every id.
 fn file_sessions(path: &std::path::Path) -> FileSessions {
-    use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
+    use datafusion::parquet::arrow::ProjectionMask;
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let Ok(file) = std::fs::File::open(path) else {
         return FileSessions::Unknown;
     };
-    let Ok(reader) = SerializedFileReader::new(file) else {
+    let Ok(builder) = ParquetRecordBatchReaderBuilder::try_new(file) else {
         return FileSessions::Unknown;
     };
-    let meta = reader.metadata();
-    let Some(column) = meta
-        .file_metadata()
-        .schema_descr()
+    let Some(column) = builder
+        .parquet_schema()
         .columns()
         .iter()
         .position(|c| c.path().string() == COL_SESSION_ID)
     else {
         return FileSessions::Unknown;
     };
-    let mut range: Option<(Vec<u8>, Vec<u8>)> = None;
-    for rg in meta.row_groups() {
-        let Some(stats) = rg.column(column).statistics() else {
+    let mask = ProjectionMask::leaves(builder.parquet_schema(), [column]);
+    let Ok(reader) = builder.with_projection(mask).build() else {
+        return FileSessions::Unknown;
+    };
+    let mut ids: std::collections::BTreeSet<Vec<u8>> = std::collections::BTreeSet::new();
+    for batch in reader {
+        let Ok(batch) = batch else {
             return FileSessions::Unknown;
         };
-        let rows = rg.num_rows() as u64;
-        if stats.null_count_opt() == Some(rows) {
-            continue; // this row group has no session at all
+        let column = batch.column(0);
+        let Some(strings) = column.as_any().downcast_ref::<arrow::array::StringArray>() else {
+            return FileSessions::Unknown;
+        };
+        for id in strings.iter().flatten() {
+            if ids.last().is_none_or(|l| l.as_slice() != id.as_bytes()) {
+                ids.insert(id.as_bytes().to_vec());
+            }
         }
-        let (Some(min), Some(max)) = (stats.min_bytes_opt(), stats.max_bytes_opt()) else {
-            return FileSessions::Unknown;
-        };
-        range = Some(match range {
-            None => (min.to_vec(), max.to_vec()),
-            Some((lo, hi)) => (lo.min(min.to_vec()), hi.max(max.to_vec())),
-        });
     }
-    match range {
-        Some((min, max)) => FileSessions::Range(min, max),
-        None => FileSessions::None,
+    if ids.is_empty() {
+        FileSessions::None
+    } else {
+        FileSessions::Set(ids.into_iter().collect())
     }
 }
 
@@ -295,9 +317,9 @@ struct Bounds {
 fn session_bounds(filters: &[Expr]) -> Option<Bounds> {
     let is_session = |e: &Expr| matches!(e, Expr::Column(c) if c.name == COL_SESSION_ID);
     let text = |v: &ScalarValue| match v {
-        ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) | ScalarValue::LargeUtf8(Some(s)) => {
-            Some(s.as_bytes().to_vec())
-        }
+        ScalarValue::Utf8(Some(s))
+        | ScalarValue::Utf8View(Some(s))
+        | ScalarValue::LargeUtf8(Some(s)) => Some(s.as_bytes().to_vec()),
         _ => None,
     };
     let mut b = Bounds::default();
@@ -376,7 +398,8 @@ fn wal_seq_bounds(filters: &[Expr]) -> (u64, u64) {
             Expr::TryCast(c) => &*c.expr,
             c => c,
         };
-        let is_wal_seq = matches!(column, Expr::Column(c) if c.name == schemas::tables::COL_WAL_SEQ);
+        let is_wal_seq =
+            matches!(column, Expr::Column(c) if c.name == schemas::tables::COL_WAL_SEQ);
         let Some(v) = literal_i128(value).filter(|_| is_wal_seq) else {
             continue;
         };
@@ -419,9 +442,14 @@ mod tests {
             hi: Some(hi.as_bytes().to_vec()),
         };
         assert_eq!(session_bounds(&[]), None);
-        assert_eq!(session_bounds(&[col("session_id").eq(lit("s1"))]), Some(b("s1", "s1")));
         assert_eq!(
-            session_bounds(&[col("session_id").in_list(vec![lit("s3"), lit("s1"), lit("s2")], false)]),
+            session_bounds(&[col("session_id").eq(lit("s1"))]),
+            Some(b("s1", "s1"))
+        );
+        assert_eq!(
+            session_bounds(&[
+                col("session_id").in_list(vec![lit("s3"), lit("s1"), lit("s2")], false)
+            ]),
             Some(b("s1", "s3"))
         );
         // a range and a list narrow each other
@@ -439,7 +467,10 @@ mod tests {
             None
         );
         assert_eq!(session_bounds(&[col("agent").eq(lit("codex"))]), None);
-        assert_eq!(session_bounds(&[col("session_id").eq(col("turn_id"))]), None);
+        assert_eq!(
+            session_bounds(&[col("session_id").eq(col("turn_id"))]),
+            None
+        );
     }
 
     #[test]
@@ -456,8 +487,10 @@ mod tests {
                 true,
             )]));
             let batch =
-                RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(ids))]).unwrap();
-            let mut w = ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, None).unwrap();
+                RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(ids))])
+                    .unwrap();
+            let mut w =
+                ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, None).unwrap();
             w.write(&batch).unwrap();
             w.close().unwrap();
             TableFile {
@@ -468,7 +501,7 @@ mod tests {
                 size: 0,
             }
         };
-        let a = write("a.parquet", vec![Some("s1"), None, Some("s2")]);
+        let a = write("a.parquet", vec![Some("s1"), None, Some("s2"), Some("s9")]);
         let b = write("b.parquet", vec![Some("s5"), Some("s6")]);
         let none = write("none.parquet", vec![None, None]);
         let garbage = dir.path().join("garbage.parquet");
@@ -485,28 +518,47 @@ mod tests {
                 hi: hi.map(|s| s.as_bytes().to_vec()),
             };
             ranges
-                .keep(all.clone(), &bounds, &all)
+                .keep(all.clone(), &bounds, Some(&all))
                 .iter()
                 .map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned())
                 .collect()
         };
-        assert_eq!(kept(Some("s2"), Some("s2")), ["a.parquet", "garbage.parquet"]);
+        assert_eq!(
+            kept(Some("s2"), Some("s2")),
+            ["a.parquet", "garbage.parquet"]
+        );
         assert_eq!(kept(Some("s3"), Some("s4")), ["garbage.parquet"]);
-        assert_eq!(kept(Some("s2"), None), ["a.parquet", "b.parquet", "garbage.parquet"]);
+        assert_eq!(
+            kept(Some("s2"), None),
+            ["a.parquet", "b.parquet", "garbage.parquet"]
+        );
         assert_eq!(kept(None, Some("s0")), ["garbage.parquet"]);
-        assert_eq!(ranges.0.lock().unwrap().len(), 4, "each footer read once");
+        assert_eq!(
+            kept(Some("s3"), Some("s5")),
+            ["b.parquet", "garbage.parquet"]
+        );
+        assert_eq!(ranges.0.lock().unwrap().len(), 4, "each file read once");
     }
 
     #[test]
     fn wal_seq_comparisons_bound_the_files_to_read() {
         assert_eq!(wal_seq_bounds(&[]), (0, u64::MAX));
         assert_eq!(
-            wal_seq_bounds(&[col("wal_seq").gt(lit(10u64)), col("wal_seq").lt_eq(lit(20i64))]),
+            wal_seq_bounds(&[
+                col("wal_seq").gt(lit(10u64)),
+                col("wal_seq").lt_eq(lit(20i64))
+            ]),
             (11, 20)
         );
-        assert_eq!(wal_seq_bounds(&[lit(5u64).lt(col("wal_seq"))]), (6, u64::MAX));
+        assert_eq!(
+            wal_seq_bounds(&[lit(5u64).lt(col("wal_seq"))]),
+            (6, u64::MAX)
+        );
         assert_eq!(wal_seq_bounds(&[col("wal_seq").eq(lit(7i32))]), (7, 7));
-        assert_eq!(wal_seq_bounds(&[col("wal_seq").gt_eq(lit(-3i64))]), (0, u64::MAX));
+        assert_eq!(
+            wal_seq_bounds(&[col("wal_seq").gt_eq(lit(-3i64))]),
+            (0, u64::MAX)
+        );
         // other columns, other operators: no bound
         assert_eq!(wal_seq_bounds(&[col("seq").gt(lit(10u64))]), (0, u64::MAX));
         assert_eq!(

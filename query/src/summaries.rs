@@ -104,7 +104,11 @@ impl SessionSummaries {
     }
 
     /// The summary markers of `state`'s snapshot with `wal_seq` above `after`.
-    async fn markers_after(&self, state: &dyn Session, after: Option<u64>) -> Result<Vec<RecordBatch>> {
+    async fn markers_after(
+        &self,
+        state: &dyn Session,
+        after: Option<u64>,
+    ) -> Result<Vec<RecordBatch>> {
         let mut filters = vec![col("events").is_not_null()];
         if let Some(after) = after {
             filters.push(col(COL_WAL_SEQ).gt(lit(after)));
@@ -196,7 +200,10 @@ impl datafusion::catalog::TableProvider for SessionSummaries {
         &self,
         filters: &[&Expr],
     ) -> Result<Vec<TableProviderFilterPushDown>> {
-        Ok(vec![TableProviderFilterPushDown::Unsupported; filters.len()])
+        Ok(vec![
+            TableProviderFilterPushDown::Unsupported;
+            filters.len()
+        ])
     }
 
     async fn scan(

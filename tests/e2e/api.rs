@@ -418,7 +418,10 @@ async fn listing_from_summaries_matches_the_views() {
         .await;
     let all = server.count("SELECT count(*) FROM sessions").await;
     // (the restarted detector may have made one round before the replay ended)
-    assert!(summarized >= 4, "{summarized}: sessions of 05 and 10 summarized");
+    assert!(
+        summarized >= 4,
+        "{summarized}: sessions of 05 and 10 summarized"
+    );
     assert!(stale >= 2 && all > 4, "{stale} stale of {all}");
 
     let mut failures = Vec::new();

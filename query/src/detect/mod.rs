@@ -139,11 +139,13 @@ impl Detector {
         let mut findings = 0;
         for session in &sessions {
             let rows = self.evaluate(session);
-            let mut marker = summaries
-                .remove(&session.session_id)
-                .unwrap_or_default();
+            let mut marker = summaries.remove(&session.session_id).unwrap_or_default();
             let count = |s: Severity| {
-                Some(rows.iter().filter(|r| r.severity == Some(s.as_str())).count() as i64)
+                Some(
+                    rows.iter()
+                        .filter(|r| r.severity == Some(s.as_str()))
+                        .count() as i64,
+                )
             };
             marker.findings = Some(rows.len() as i64);
             marker.critical = count(Severity::Critical);
