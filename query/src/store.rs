@@ -487,7 +487,7 @@ mod tests {
                 true,
             )]));
             let batch =
-                RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(ids))])
+                RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(StringArray::from(ids))])
                     .unwrap();
             let mut w =
                 ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, None).unwrap();
