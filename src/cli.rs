@@ -39,9 +39,22 @@ pub enum Command {
     /// Codex .rules): list every call it would deny or ask about. Exit 0: none;
     /// 1: some; 2: a policy file that cannot be used.
     Check(CheckArgs),
+    /// Verify a data directory without changing it: WAL checksums and sequence,
+    /// Parquet footers (`--deep`: every page), WAL coverage, the quarantine.
+    /// Exit 0: clean; 1: damage found. Safe while the server runs.
+    Fsck(FsckArgs),
     /// Benchmarks: build a synthetic store, time queries beside DuckDB.
     #[command(subcommand)]
     Bench(crate::bench::BenchCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct FsckArgs {
+    #[arg(long, env = "VIGIL_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Read every page of every Parquet file, not only the footers.
+    #[arg(long)]
+    pub deep: bool,
 }
 
 #[derive(Debug, Args)]
@@ -107,10 +120,8 @@ pub struct ServeArgs {
     /// Postgres wire protocol listen address (psql, Grafana; read-only SQL).
     #[arg(long, env = "VIGIL_PG_ADDR", default_value = "127.0.0.1:5433")]
     pub pg_addr: SocketAddr,
-    /// Require `Authorization: Bearer <token>` on OTLP and the API, and this
-    /// token as the password on the Postgres port.
-    #[arg(long, env = "VIGIL_AUTH_TOKEN", hide_env_values = true)]
-    pub auth_token: Option<String>,
+    #[command(flatten)]
+    pub tokens: TokenArgs,
     /// Largest request body, after decompression, in bytes.
     #[arg(long, env = "VIGIL_MAX_BODY_BYTES", default_value_t = collector::CollectorConfig::DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
@@ -127,6 +138,9 @@ pub struct ServeArgs {
     /// sorted ones (0s turns compaction off).
     #[arg(long, env = "VIGIL_COMPACT_INTERVAL", default_value = "10s", value_parser = humantime::parse_duration)]
     pub compact_interval: Duration,
+    /// Start a new WAL segment once the current one is this large (tests).
+    #[arg(long, env = "VIGIL_WAL_SEGMENT_BYTES", default_value_t = 64 * 1024 * 1024, hide = true)]
+    pub wal_segment_bytes: u64,
     /// Files of one size class merged at once (tests and tuning).
     #[arg(long, env = "VIGIL_COMPACT_FAN_IN", default_value_t = 8, hide = true, value_parser = clap::value_parser!(u16).range(2..=64))]
     pub compact_fan_in: u16,
@@ -154,6 +168,95 @@ pub struct ServeArgs {
     /// Write a JSON file with the bound addresses once listening (for tests and scripts).
     #[arg(long, env = "VIGIL_ADDR_FILE", hide = true)]
     pub addr_file: Option<PathBuf>,
+}
+
+/// Who may send and who may read. A token given by file stays out of `ps` and
+/// the environment; `--ingest-token*` and `--read-token*` override
+/// `--auth-token*` for their side.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Require `Authorization: Bearer <token>` on OTLP and the API, and this
+    /// token as the password on the Postgres port (sets both tokens below).
+    #[arg(
+        long,
+        env = "VIGIL_AUTH_TOKEN",
+        hide_env_values = true,
+        conflicts_with = "auth_token_file"
+    )]
+    pub auth_token: Option<String>,
+    /// Read the token of `--auth-token` from this file (surrounding whitespace ignored).
+    #[arg(long, env = "VIGIL_AUTH_TOKEN_FILE")]
+    pub auth_token_file: Option<PathBuf>,
+    /// The token agents send telemetry with (OTLP/gRPC and OTLP/HTTP only): an
+    /// agent holding it cannot read anything back.
+    #[arg(
+        long,
+        env = "VIGIL_INGEST_TOKEN",
+        hide_env_values = true,
+        conflicts_with = "ingest_token_file"
+    )]
+    pub ingest_token: Option<String>,
+    /// Read the token of `--ingest-token` from this file.
+    #[arg(long, env = "VIGIL_INGEST_TOKEN_FILE")]
+    pub ingest_token_file: Option<PathBuf>,
+    /// The token readers use: the API, the dashboard login and the Postgres password.
+    #[arg(
+        long,
+        env = "VIGIL_READ_TOKEN",
+        hide_env_values = true,
+        conflicts_with = "read_token_file"
+    )]
+    pub read_token: Option<String>,
+    /// Read the token of `--read-token` from this file.
+    #[arg(long, env = "VIGIL_READ_TOKEN_FILE")]
+    pub read_token_file: Option<PathBuf>,
+}
+
+impl TokenArgs {
+    pub fn tokens(&self) -> anyhow::Result<schemas::auth::Tokens> {
+        let both = token_from(self.auth_token.as_deref(), self.auth_token_file.as_deref())?;
+        let ingest = token_from(
+            self.ingest_token.as_deref(),
+            self.ingest_token_file.as_deref(),
+        )?;
+        let read = token_from(self.read_token.as_deref(), self.read_token_file.as_deref())?;
+        let ingest = ingest.or_else(|| both.clone());
+        let read = read.or(both);
+        Ok(schemas::auth::Tokens::new(
+            ingest.as_deref(),
+            read.as_deref(),
+        ))
+    }
+}
+
+/// A token given inline or by file; a given but empty token is an error rather
+/// than an open server.
+fn token_from(
+    inline: Option<&str>,
+    file: Option<&std::path::Path>,
+) -> anyhow::Result<Option<String>> {
+    let (token, from) = match (inline, file) {
+        (Some(t), _) => (t.to_string(), "the token given".to_string()),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the token file {}", path.display()))?;
+            warn_if_others_can_read(path);
+            (text, format!("the token file {}", path.display()))
+        }
+        (None, None) => return Ok(None),
+    };
+    let token = token.trim();
+    anyhow::ensure!(!token.is_empty(), "{from} is empty");
+    Ok(Some(token.to_string()))
+}
+
+fn warn_if_others_can_read(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        tracing::warn!(file = %path.display(), mode = format!("{:o}", meta.permissions().mode() & 0o777), "the token file can be read by other users; chmod 600 it");
+    }
 }
 
 #[derive(Debug, Args)]
@@ -218,6 +321,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rescan(args) => crate::detect::rescan(args.data_dir, args.rules).await,
         Command::Check(args) => crate::check::run(args).await,
         Command::Bench(cmd) => crate::bench::run(cmd).await,
+        Command::Fsck(args) => {
+            let report =
+                tokio::task::spawn_blocking(move || collector::fsck(&args.data_dir, args.deep))
+                    .await??;
+            print!("{}", report.render());
+            if report.is_clean() {
+                Ok(())
+            } else {
+                Err(Exit(1).into())
+            }
+        }
     }
 }
 

@@ -23,9 +23,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.max_buffer_bytes = args.max_buffer_bytes;
     config.max_inflight_requests = args.max_inflight_requests;
     config.flush_interval = args.flush_interval;
+    config.wal_segment_bytes = args.wal_segment_bytes;
     config.redactor = crate::cli::redactor(&args.redact, args.redact_patterns.as_deref())?;
-    // a bad rule file stops the start, before anything is opened
+    // a bad rule or token file stops the start, before anything is opened
     let rules = crate::detect::load_rules(&args.rules)?;
+    let tokens = args.tokens.tokens()?;
     let (collector, summary) =
         tokio::task::spawn_blocking(move || Collector::open(config, Arc::new(SystemClock)))
             .await?
@@ -35,8 +37,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         replayed = summary.replayed_records,
         "store open"
     );
-    let token = args.auth_token.as_deref();
-    let tokens = schemas::auth::Tokens::new(token, token);
+    for (path, why) in &summary.quarantined {
+        tracing::error!(file = %path, reason = %why, "moved to the quarantine at start-up; `vigil fsck` lists it");
+    }
+    let (failed, refused) = collector.metrics().auth_counters();
+    let tokens = tokens.counting_into(failed, refused);
 
     let grpc_listener = bind(args.otlp_grpc_addr, "OTLP/gRPC").await?;
     let otlp_http_listener = bind(args.otlp_http_addr, "OTLP/HTTP").await?;
@@ -96,19 +101,25 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     {
         let stop = stop.clone();
         servers.spawn(async move {
-            axum::serve(otlp_http_listener, otlp)
-                .with_graceful_shutdown(stop.cancelled_owned())
-                .await
-                .context("OTLP/HTTP server")
+            axum::serve(
+                otlp_http_listener,
+                otlp.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await
+            .context("OTLP/HTTP server")
         });
     }
     {
         let stop = stop.clone();
         servers.spawn(async move {
-            axum::serve(api_listener, api)
-                .with_graceful_shutdown(stop.cancelled_owned())
-                .await
-                .context("API server")
+            axum::serve(
+                api_listener,
+                api.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await
+            .context("API server")
         });
     }
     {

@@ -17,6 +17,7 @@ use crate::flush::{Coverage, FlushStats, flush};
 use crate::metrics::Metrics;
 use crate::request::ExportRequest;
 use crate::validate::retain_valid;
+use crate::wal::writer::TableBatches;
 use crate::wal::{self, Payload, Record, RowsPayload, WalConfig, WalWriter, read_wal};
 
 #[derive(Debug, Clone)]
@@ -77,6 +78,9 @@ pub struct ExportOutcome {
 pub struct OpenSummary {
     pub replayed_records: u64,
     pub truncated_bytes: u64,
+    /// Files start-up could not read and moved (or copied) to the quarantine:
+    /// `(where they are now, why)`.
+    pub quarantined: Vec<(String, String)>,
     pub flushed: FlushStats,
 }
 
@@ -115,22 +119,20 @@ impl Collector {
         }
         std::fs::create_dir_all(schemas::layout::tables_dir(&config.data_dir))?;
         let metrics = Arc::new(Metrics::default());
+        // before coverage: the WAL records an unreadable file covered, if the WAL
+        // still has them, are then replayed into a new one
+        let mut quarantined: Vec<(String, String)> =
+            crate::integrity::quarantine_unreadable_parquet(&config.data_dir)?
+                .into_iter()
+                .map(|(p, why)| (p.display().to_string(), why))
+                .collect();
         let coverage = Coverage::scan(&config.data_dir)?;
         let buffer = Arc::new(HotBuffer::new(0));
         // A record whose checksum matched but that cannot be applied stops start-up
         // (docs/architecture.md, "Torn tails"): it is not a torn write, and skipping
         // it would drop acknowledged data without anyone noticing.
-        let replay = read_wal(&wal_dir, coverage.max_seq() + 1, |rec| {
-            let rows = match Record::decode(&rec.payload).map_err(|e| e.to_string())? {
-                Record::Export(payload) => {
-                    let req = ExportRequest::decode_proto(payload.signal, &payload.proto).map_err(
-                        |e| format!("undecodable {} request: {e}", payload.signal.as_str()),
-                    )?;
-                    req.rows(payload.ingest_ns)
-                        .map_err(|e| format!("rows: {e}"))?
-                }
-                Record::Rows(rows) => vec![decode_rows(&rows).map_err(|e| e.to_string())?],
-            };
+        let replay = read_wal(&wal_dir, &config.data_dir, coverage.max_seq() + 1, |rec| {
+            let rows = replayed_rows(&rec.payload)?;
             let mut kept = Vec::new();
             for (table, batch) in rows {
                 if let Some(b) = coverage
@@ -176,9 +178,12 @@ impl Collector {
                 "WAL replayed"
             );
         }
+        quarantined.extend(replay.quarantined);
+        metrics.quarantined_files.inc_by(quarantined.len() as u64);
         let summary = OpenSummary {
             replayed_records: replay.records,
             truncated_bytes: replay.truncated_bytes,
+            quarantined,
             flushed,
         };
         let inflight = Arc::new(tokio::sync::Semaphore::new(
@@ -491,6 +496,20 @@ fn encode_ipc(batch: &RecordBatch) -> Result<Vec<u8>, Error> {
 }
 
 /// The rows of a [`RowsPayload`], checked against the table they name.
+/// The rows a WAL record stands for, as they were when it was acknowledged;
+/// `Err` says why a record that passed its checksum cannot be applied.
+pub fn replayed_rows(payload: &[u8]) -> Result<TableBatches, String> {
+    Ok(match Record::decode(payload).map_err(|e| e.to_string())? {
+        Record::Export(payload) => {
+            let req = ExportRequest::decode_proto(payload.signal, &payload.proto)
+                .map_err(|e| format!("undecodable {} request: {e}", payload.signal.as_str()))?;
+            req.rows(payload.ingest_ns)
+                .map_err(|e| format!("rows: {e}"))?
+        }
+        Record::Rows(rows) => vec![decode_rows(&rows).map_err(|e| e.to_string())?],
+    })
+}
+
 fn decode_rows(rows: &RowsPayload) -> Result<(&'static str, RecordBatch), Error> {
     let table = schemas::tables::ALL_TABLES
         .into_iter()

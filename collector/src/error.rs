@@ -25,8 +25,8 @@ pub enum Error {
     BodyRead(String),
     #[error("no such endpoint: {0}")]
     NotFound(String),
-    #[error("missing or invalid bearer token")]
-    Unauthenticated,
+    #[error(transparent)]
+    Auth(#[from] schemas::auth::AuthError),
     #[error("intake is over its buffer budget ({bytes} bytes pending); retry later")]
     Overloaded { bytes: usize },
     #[error("more than {limit} requests are being received at once; retry later")]
@@ -70,12 +70,12 @@ impl Error {
             }
             Error::TooLarge { .. } => Status::PayloadTooLarge,
             Error::NotFound(_) => Status::NotFound,
-            Error::Unauthenticated => Status::Unauthenticated,
+            Error::Auth(e) => e.status(),
             Error::Overloaded { .. } | Error::TooManyRequests { .. } => Status::Overloaded,
             Error::ShuttingDown => Status::Unavailable,
             Error::Wal(e) => match e.as_ref() {
                 WalError::Full => Status::Overloaded,
-                WalError::Closed => Status::Unavailable,
+                WalError::Closed | WalError::Unwritable(_) => Status::Unavailable,
                 WalError::Io(_)
                 | WalError::WrongTag { .. }
                 | WalError::Corrupt { .. }

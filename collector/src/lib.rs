@@ -25,6 +25,7 @@ mod compact;
 mod error;
 mod failpoint;
 mod flush;
+mod integrity;
 mod metrics;
 mod otlp_json;
 pub mod receiver;
@@ -37,6 +38,7 @@ pub use collector::{Collector, CollectorConfig, ExportOutcome, OpenSummary};
 pub use compact::CompactionConfig;
 pub use error::Error;
 pub use flush::FlushStats;
+pub use integrity::{FsckReport, fsck};
 pub use metrics::{Metrics, WriteTotals};
 pub use otlp_json::JsonError;
 pub use request::ExportRequest;
@@ -47,11 +49,15 @@ pub fn gunzip_file(bytes: &[u8], limit: usize) -> Result<Vec<u8>, Error> {
     receiver::body::gunzip_limited(bytes, limit)
 }
 
-/// The WAL, hot buffer and flush, for the crate's own tests and benchmarks only.
+/// The WAL, hot buffer and flush, for the crate's own tests, benchmarks and
+/// fuzz targets only.
 #[doc(hidden)]
 pub mod internals {
     pub use crate::buffer::HotBuffer;
+    pub use crate::collector::replayed_rows;
     pub use crate::flush::flush;
-    pub use crate::wal::format::{SEGMENT_TAG, encode_record};
+    pub use crate::validate::retain_valid;
+    pub use crate::wal::format::{Decoded, decode_record};
+    pub use crate::wal::format::{Payload, SEGMENT_TAG, encode_record};
     pub use crate::wal::{ReplayedRecord, WalConfig, WalError, WalWriter, read_wal, segment_path};
 }

@@ -48,6 +48,10 @@ pub struct Metrics {
     pub(crate) intake_rejected_records: ByLabel<SignalLabel>,
     pub(crate) intake_errors: ByLabel<ErrorLabel>,
     pub(crate) wal_fsyncs: Counter,
+    pub(crate) wal_write_errors: Counter,
+    auth_failures: Counter,
+    pub(crate) quarantined_files: Counter,
+    auth_refused: Counter,
     pub(crate) wal_bytes: Counter,
     pub(crate) flushes: Counter,
     pub(crate) flush_errors: Counter,
@@ -114,6 +118,26 @@ impl Metrics {
                 "Requests answered with an error",
             )),
             wal_fsyncs: counter(r, "wal_fsyncs", "WAL group commits"),
+            quarantined_files: counter(
+                r,
+                "quarantined_files",
+                "Damaged WAL segments and Parquet files moved to data/quarantine at start-up",
+            ),
+            auth_failures: counter(
+                r,
+                "auth_failures",
+                "Requests with a missing or wrong token (every surface)",
+            ),
+            auth_refused: counter(
+                r,
+                "auth_refused",
+                "Requests refused unchecked: too many failed attempts from their address",
+            ),
+            wal_write_errors: counter(
+                r,
+                "wal_write_errors",
+                "WAL writes, syncs or segment starts that failed (e.g. disk full)",
+            ),
             wal_bytes: counter(r, "wal_bytes", "Bytes appended to the WAL"),
             flushes: counter(r, "flushes", "Flushes of the hot buffer to Parquet"),
             flush_errors: counter(r, "flush_errors", "Failed flushes (retried)"),
@@ -143,6 +167,11 @@ impl Metrics {
             ),
             registry,
         }
+    }
+
+    /// The counters [`schemas::auth::Tokens::counting_into`] counts into.
+    pub fn auth_counters(&self) -> (Counter, Counter) {
+        (self.auth_failures.clone(), self.auth_refused.clone())
     }
 
     /// Write-path totals so far (benchmarks and tests read them).

@@ -29,7 +29,7 @@ fn write_segment(
 
 fn replay(dir: &Path) -> Result<Vec<ReplayedRecord>, WalError> {
     let mut out = Vec::new();
-    read_wal(dir, 1, |r| {
+    read_wal(dir, dir, 1, |r| {
         out.push(r);
         Ok(())
     })?;
@@ -148,23 +148,83 @@ fn concurrent_appends_share_fsyncs() {
     );
 }
 
-#[test]
-fn wrong_tag_stops_recovery() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(segment_path(dir.path(), 1), b"NOTAWAL0rest").unwrap();
-    assert!(matches!(replay(dir.path()), Err(WalError::WrongTag { .. })));
+fn quarantined(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("quarantine"))
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
 }
 
 #[test]
-fn corruption_before_the_last_segment_stops_recovery() {
+fn a_segment_with_a_wrong_tag_is_quarantined() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(segment_path(dir.path(), 1), b"NOTAWAL0rest").unwrap();
+    write_segment(dir.path(), 4, &[b"d".to_vec()]);
+    let seqs: Vec<u64> = replay(dir.path()).unwrap().iter().map(|r| r.seq).collect();
+    assert_eq!(seqs, vec![4]);
+    assert_eq!(quarantined(dir.path()), vec![format!("{:020}.wal", 1)]);
+    assert!(!segment_path(dir.path(), 1).exists());
+}
+
+#[test]
+fn corruption_before_the_last_segment_quarantines_that_segment_only() {
     let dir = tempfile::tempdir().unwrap();
     let (first, _) = write_segment(dir.path(), 1, &[b"a".to_vec(), b"b".to_vec()]);
     write_segment(dir.path(), 3, &[b"c".to_vec()]);
     let mut bytes = std::fs::read(&first).unwrap();
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
-    std::fs::write(&first, bytes).unwrap();
-    assert!(matches!(replay(dir.path()), Err(WalError::Corrupt { .. })));
+    std::fs::write(&first, &bytes).unwrap();
+    let got: Vec<(u64, Vec<u8>)> = replay(dir.path())
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.seq, r.payload))
+        .collect();
+    // the record before the damage, then the next segment
+    assert_eq!(got, vec![(1, b"a".to_vec()), (3, b"c".to_vec())]);
+    assert_eq!(quarantined(dir.path()), vec![format!("{:020}.wal", 1)]);
+    assert_eq!(
+        std::fs::read(dir.path().join("quarantine").join(format!("{:020}.wal", 1))).unwrap(),
+        bytes
+    );
+}
+
+#[test]
+fn damage_in_the_middle_of_the_last_segment_is_kept_aside_not_taken_for_a_torn_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, ends) = write_segment(
+        dir.path(),
+        1,
+        &[b"aaaa".to_vec(), b"bbbb".to_vec(), b"cccc".to_vec()],
+    );
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[ends[0] + 17] ^= 1; // inside record 2's payload; record 3 is intact
+    std::fs::write(&path, &bytes).unwrap();
+    let seqs: Vec<u64> = replay(dir.path()).unwrap().iter().map(|r| r.seq).collect();
+    assert_eq!(seqs, vec![1]);
+    // the whole damaged segment is in the quarantine; the live one is cut at the damage
+    assert_eq!(quarantined(dir.path()), vec![format!("{:020}.wal.copy", 1)]);
+    assert_eq!(
+        std::fs::read(
+            dir.path()
+                .join("quarantine")
+                .join(format!("{:020}.wal.copy", 1))
+        )
+        .unwrap(),
+        bytes
+    );
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), ends[0] as u64);
+    // a plain torn tail is cut without a copy
+    let dir = tempfile::tempdir().unwrap();
+    let (path, ends) = write_segment(dir.path(), 1, &[b"aaaa".to_vec(), b"bbbb".to_vec()]);
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..ends[1] - 2]).unwrap();
+    assert_eq!(replay(dir.path()).unwrap().len(), 1);
+    assert!(quarantined(dir.path()).is_empty());
 }
 
 #[test]

@@ -26,6 +26,48 @@ pub const TMP_SUFFIX: &str = ".tmp";
 /// Suffix of a compaction's list of inputs (`<output file name>.merge`).
 pub const MERGE_SUFFIX: &str = ".merge";
 
+/// Where start-up moves files it cannot read (a corrupt WAL segment, a
+/// truncated Parquet file), under their path relative to the data directory.
+pub const QUARANTINE_DIR: &str = "quarantine";
+
+pub fn quarantine_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join(QUARANTINE_DIR)
+}
+
+/// Moves `path` (inside `data_dir`) into the quarantine, keeping its relative
+/// path (and adding `.N` if that name is taken), and makes both directories'
+/// entries durable. Returns where it went.
+pub fn quarantine(data_dir: &Path, path: &Path) -> std::io::Result<PathBuf> {
+    let relative = path
+        .strip_prefix(data_dir)
+        .unwrap_or(path.file_name().map_or(path, Path::new));
+    let mut target = quarantine_dir(data_dir).join(relative);
+    let parent = target
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| quarantine_dir(data_dir));
+    std::fs::create_dir_all(&parent)?;
+    let mut n = 1;
+    while target.exists() {
+        target = parent.join(format!(
+            "{}.{n}",
+            relative
+                .file_name()
+                .map(|f| f.to_string_lossy())
+                .unwrap_or_default()
+        ));
+        n += 1;
+    }
+    std::fs::rename(path, &target)?;
+    for dir in [Some(parent.as_path()), path.parent()]
+        .into_iter()
+        .flatten()
+    {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(target)
+}
+
 pub fn wal_dir(data_dir: &Path) -> PathBuf {
     data_dir.join(WAL_DIR)
 }

@@ -2,12 +2,15 @@
 //! agents, SDKs and incident responders do.
 
 mod api;
+mod auth;
 mod bad_input;
 mod captures;
 mod cli;
 mod compaction;
+mod corruption;
 mod crash;
 mod dashboard;
+mod disk;
 mod findings;
 mod harness;
 mod otlp_clients;

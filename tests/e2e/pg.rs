@@ -6,7 +6,11 @@ use std::process::{Command, Stdio};
 use crate::harness::Server;
 
 /// Runs `psql` against `server` with `script` on stdin; returns (success, stdout, stderr).
-fn psql(server: &Server, password: Option<&str>, script: &str) -> (bool, String, String) {
+pub(crate) fn psql(
+    server: &Server,
+    password: Option<&str>,
+    script: &str,
+) -> (bool, String, String) {
     let (host, port) = server.pg.rsplit_once(':').expect("host:port");
     let mut cmd = Command::new("psql");
     cmd.args(["-h", host, "-p", port, "-U", "responder", "-d", "vigil"])
@@ -52,7 +56,7 @@ fn psql(server: &Server, password: Option<&str>, script: &str) -> (bool, String,
 }
 
 /// Runs `script`, which must succeed; returns its output.
-fn psql_ok(server: &Server, password: Option<&str>, script: &str) -> String {
+pub(crate) fn psql_ok(server: &Server, password: Option<&str>, script: &str) -> String {
     let (ok, out, err) = psql(server, password, script);
     assert!(
         ok,

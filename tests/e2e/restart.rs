@@ -169,7 +169,7 @@ async fn an_unreplayable_record_stops_start_up_with_its_place() {
     send(&server, "before").await;
     server.kill9();
     let wal = server.data_dir.join("wal");
-    let summary = collector::internals::read_wal(&wal, 1, |_| Ok(())).unwrap();
+    let summary = collector::internals::read_wal(&wal, &server.data_dir, 1, |_| Ok(())).unwrap();
     let (_, last) = {
         let mut segs: Vec<_> = std::fs::read_dir(&wal)
             .unwrap()

@@ -12,8 +12,8 @@ pub enum ApiError {
     Query(#[from] query::Error),
     #[error("bad request: {0}")]
     BadRequest(String),
-    #[error("missing or invalid bearer token")]
-    Unauthenticated,
+    #[error(transparent)]
+    Auth(#[from] schemas::auth::AuthError),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -28,7 +28,7 @@ impl ApiError {
         match self {
             ApiError::Query(e) => e.status(),
             ApiError::BadRequest(_) => Status::InvalidArgument,
-            ApiError::Unauthenticated => Status::Unauthenticated,
+            ApiError::Auth(e) => e.status(),
             ApiError::NotFound(_) => Status::NotFound,
             ApiError::Forbidden(_) => Status::Forbidden,
             ApiError::Policy(..) => Status::InvalidArgument,
@@ -48,6 +48,13 @@ impl IntoResponse for ApiError {
         if let ApiError::Policy(at, _) = &self {
             body["policy_error"] = at.clone();
         }
-        (code, Json(body)).into_response()
+        let mut resp = (code, Json(body)).into_response();
+        if let ApiError::Auth(schemas::auth::AuthError::TooManyAttempts { retry_after }) = &self {
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(retry_after.as_secs().max(1)),
+            );
+        }
+        resp
     }
 }

@@ -102,13 +102,41 @@ pub fn router(state: AppState) -> Router {
         .merge(dashboard::router(state))
 }
 
+/// The client's address, when the server runs with connect info (`vigil serve`
+/// does; handler tests do not, and then nothing is limited per address).
+pub(crate) fn peer_ip(req: &Request) -> Option<std::net::IpAddr> {
+    peer_of(req.extensions())
+}
+
+fn peer_of(extensions: &axum::http::Extensions) -> Option<std::net::IpAddr> {
+    extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+/// [`peer_ip`] as an extractor, for handlers that take a form.
+pub(crate) struct Peer(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Peer(peer_of(&parts.extensions)))
+    }
+}
+
 async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let authorization = req
         .headers()
         .get(header::AUTHORIZATION)
         .map(|v| v.as_bytes());
-    if state.tokens.check(Access::Read, authorization).is_err() {
-        return ApiError::Unauthenticated.into_response();
+    if let Err(e) = state
+        .tokens
+        .check(Access::Read, authorization, peer_ip(&req))
+    {
+        return ApiError::Auth(e).into_response();
     }
     next.run(req).await
 }

@@ -83,8 +83,9 @@ pub fn routes(collector: Arc<Collector>, tokens: Tokens) -> tonic::service::Rout
     };
     let gate = move |mut req: Request<()>| -> Result<Request<()>, Status> {
         let authorization = req.metadata().get("authorization").map(|v| v.as_bytes());
-        if tokens.check(Access::Ingest, authorization).is_err() {
-            let e = Error::Unauthenticated;
+        let peer = req.remote_addr().map(|a| a.ip());
+        if let Err(e) = tokens.check(Access::Ingest, authorization, peer) {
+            let e = Error::Auth(e);
             collector.count_error(&e);
             return Err(to_status(&e));
         }

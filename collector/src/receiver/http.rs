@@ -93,14 +93,24 @@ fn answer_encoding(req: &Request) -> Encoding {
     Encoding::from_content_type(content_type(req.headers())).unwrap_or(Encoding::Json)
 }
 
+/// The client's address, when the server was started with connect info.
+pub fn peer_ip(req: &Request) -> Option<std::net::IpAddr> {
+    req.extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
 /// The bearer-token gate (before the body is read).
 async fn authorize(State(state): State<HttpState>, req: Request, next: Next) -> Response {
     let authorization = req
         .headers()
         .get(header::AUTHORIZATION)
         .map(|v| v.as_bytes());
-    if state.tokens.check(Access::Ingest, authorization).is_err() {
-        let e = Error::Unauthenticated;
+    if let Err(e) = state
+        .tokens
+        .check(Access::Ingest, authorization, peer_ip(&req))
+    {
+        let e = Error::Auth(e);
         state.collector.count_error(&e);
         return error_response(&e, answer_encoding(&req));
     }

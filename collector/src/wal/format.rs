@@ -41,6 +41,10 @@ pub enum WalError {
     SegmentNotEmpty { path: String },
     #[error("the WAL writer has stopped")]
     Closed,
+    /// Writing or syncing failed (a full disk, an I/O error); nothing of the
+    /// request was acknowledged and the writer goes on with the next one.
+    #[error("storage cannot be written right now ({}); nothing was acknowledged, retry later", .0.kind())]
+    Unwritable(io::Error),
     #[error("the WAL is full; retry later")]
     Full,
 }

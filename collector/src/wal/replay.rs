@@ -22,15 +22,37 @@ pub struct ReplaySummary {
     pub truncated_bytes: u64,
     /// The sequence number the next record must get.
     pub next_seq: u64,
+    /// Segments that could not be read past some point, as `(where it was moved
+    /// or copied, why)`: every record before the damage was replayed.
+    pub quarantined: Vec<(String, String)>,
+}
+
+/// Whether a record that passes its checksum starts anywhere in `rest` with a
+/// sequence number after `expected`: then the bad bytes before it are damage in
+/// the middle of acknowledged data, not a torn final write. The sequence check
+/// comes first, so random bytes almost never cost a checksum.
+pub(crate) fn valid_record_after(rest: &[u8], expected: u64) -> bool {
+    (1..rest.len()).any(|off| {
+        let Some(seq) = rest.get(off + 8..off + 16) else {
+            return false;
+        };
+        let seq = u64::from_le_bytes(seq.try_into().expect("8 bytes"));
+        seq > expected
+            && seq < expected.saturating_add(1 << 24)
+            && matches!(decode_record(&rest[off..]), Decoded::Record { .. })
+    })
 }
 
 /// Calls `each` for every complete record in sequence order, truncating a torn
-/// tail of the last segment. `first_seq_hint` is the sequence to start from when
+/// tail of the last segment. A damaged segment is moved (the last one: copied)
+/// under `quarantine_root`'s quarantine directory (the data directory's) after
+/// the records before the damage were replayed. `first_seq_hint` is the sequence to start from when
 /// the WAL is empty. A record `each` cannot apply (its `Err` is the reason)
 /// stops the replay with the segment and offset: its checksum matched, so it is
 /// not a torn write, and skipping it would silently drop acknowledged data.
 pub fn read_wal(
     dir: &Path,
+    quarantine_root: &Path,
     first_seq_hint: u64,
     mut each: impl FnMut(ReplayedRecord) -> Result<(), String>,
 ) -> Result<ReplaySummary, WalError> {
@@ -40,6 +62,7 @@ pub fn read_wal(
         next_seq: first_seq_hint,
         ..Default::default()
     };
+    let data_dir = quarantine_root;
     let mut expected: Option<u64> = None;
     for (i, (first_seq, path)) in segments.iter().enumerate() {
         let is_last = i + 1 == segments.len();
@@ -56,13 +79,15 @@ pub fn read_wal(
             continue;
         }
         if bytes.len() < SEGMENT_TAG.len() || &bytes[..8] != SEGMENT_TAG {
-            return Err(WalError::WrongTag {
-                path: seg,
-                found: bytes[..bytes.len().min(8)].to_vec(),
-            });
+            let reason = format!("not a WAL segment (tag {:?})", &bytes[..bytes.len().min(8)]);
+            quarantine_segment(data_dir, path, &reason, &mut summary)?;
+            // the next segment starts where its name says
+            expected = None;
+            continue;
         }
         let mut offset = SEGMENT_TAG.len();
         let mut seq_expected = expected.unwrap_or(*first_seq);
+        let mut damaged = false;
         while offset < bytes.len() {
             match decode_record(&bytes[offset..]) {
                 Decoded::Record { seq, payload, len } => {
@@ -86,7 +111,9 @@ pub fn read_wal(
                     seq_expected = seq + 1;
                     offset += len;
                 }
-                Decoded::Incomplete | Decoded::Corrupt(_) if is_last => {
+                Decoded::Incomplete | Decoded::Corrupt(_)
+                    if is_last && !valid_record_after(&bytes[offset..], seq_expected) =>
+                {
                     let cut = (bytes.len() - offset) as u64;
                     tracing::warn!(segment = %seg, offset, bytes = cut, "truncating torn WAL tail");
                     let f = OpenOptions::new().write(true).open(path)?;
@@ -95,24 +122,62 @@ pub fn read_wal(
                     summary.truncated_bytes += cut;
                     break;
                 }
-                Decoded::Incomplete => {
-                    return Err(WalError::Corrupt {
-                        path: seg,
-                        offset: offset as u64,
-                        reason: "truncated record",
-                    });
+                Decoded::Incomplete | Decoded::Corrupt(_) if is_last => {
+                    // damage with acknowledged records after it: keep a copy of the
+                    // whole segment aside, then go on from the last good record
+                    let reason = format!("bad record at byte {offset}, with good records after it");
+                    let copy = quarantine_copy(data_dir, path)?;
+                    tracing::error!(segment = %seg, offset, copy = %copy.display(), "WAL segment damaged in the middle; replayed up to the damage, the whole segment is kept in the quarantine");
+                    summary
+                        .quarantined
+                        .push((copy.display().to_string(), reason));
+                    let f = OpenOptions::new().write(true).open(path)?;
+                    f.set_len(offset as u64)?;
+                    f.sync_all()?;
+                    summary.truncated_bytes += (bytes.len() - offset) as u64;
+                    break;
                 }
-                Decoded::Corrupt(reason) => {
-                    return Err(WalError::Corrupt {
-                        path: seg,
-                        offset: offset as u64,
-                        reason,
-                    });
+                Decoded::Incomplete | Decoded::Corrupt(_) => {
+                    let reason = match decode_record(&bytes[offset..]) {
+                        Decoded::Corrupt(r) => format!("bad record at byte {offset}: {r}"),
+                        _ => format!("truncated record at byte {offset}"),
+                    };
+                    quarantine_segment(data_dir, path, &reason, &mut summary)?;
+                    damaged = true;
+                    break;
                 }
             }
+        }
+        if damaged {
+            expected = None;
+            continue;
         }
         expected = Some(seq_expected);
         summary.next_seq = seq_expected;
     }
     Ok(summary)
+}
+
+/// Moves a sealed segment that cannot be read past some point aside.
+fn quarantine_segment(
+    data_dir: &Path,
+    path: &Path,
+    reason: &str,
+    summary: &mut ReplaySummary,
+) -> Result<(), WalError> {
+    let moved = schemas::layout::quarantine(data_dir, path)?;
+    tracing::error!(segment = %path.display(), moved_to = %moved.display(), reason, "WAL segment damaged; replayed up to the damage and moved it to the quarantine");
+    summary
+        .quarantined
+        .push((moved.display().to_string(), reason.to_string()));
+    Ok(())
+}
+
+/// Copies `path` into the quarantine (the original stays in use).
+fn quarantine_copy(data_dir: &Path, path: &Path) -> std::io::Result<std::path::PathBuf> {
+    let tmp = path.with_extension("wal.copy");
+    std::fs::copy(path, &tmp)?;
+    std::fs::File::open(&tmp)?.sync_all()?;
+    let target = schemas::layout::quarantine(data_dir, &tmp)?;
+    Ok(target)
 }

@@ -71,7 +71,8 @@ impl WalWriter {
             next_seq,
             buffer,
             metrics,
-            failed: None,
+            torn: false,
+            failed_groups: 0,
         };
         let thread = std::thread::Builder::new()
             .name("vigil-wal".into())
@@ -173,8 +174,13 @@ struct WriterState {
     next_seq: u64,
     buffer: Arc<HotBuffer>,
     metrics: Arc<Metrics>,
-    /// After an I/O error nothing more is acknowledged: what is on disk is unknown.
-    failed: Option<Arc<WalError>>,
+    /// A write or sync failed (a full disk, say): the active segment may hold
+    /// part of a group nobody was told is stored. Until it is cut back to
+    /// `segment.bytes` (the end of the last synced group), nothing is written.
+    torn: bool,
+    /// Groups refused since the last successful write: the first is logged as a
+    /// warning, the rest (a full disk refuses every request) at debug level.
+    failed_groups: u64,
 }
 
 impl WriterState {
@@ -201,9 +207,12 @@ impl WriterState {
     }
 
     fn commit(&mut self, group: &mut Vec<Append>, bytes: &mut Vec<u8>) {
-        if let Some(e) = &self.failed {
+        if self.torn
+            && let Err(e) = self.repair()
+        {
+            let e = Arc::new(WalError::Unwritable(e));
             for a in group.drain(..) {
-                let _ = a.done.send(Err(Arc::clone(e)));
+                let _ = a.done.send(Err(Arc::clone(&e)));
             }
             return;
         }
@@ -212,9 +221,12 @@ impl WriterState {
         for (i, a) in group.iter().enumerate() {
             encode_record(first + i as u64, &a.payload, bytes);
         }
-        let result = self.write_and_sync(bytes);
-        match result {
+        match self.write_and_sync(bytes) {
             Ok(()) => {
+                if self.failed_groups > 0 {
+                    tracing::info!(refused = self.failed_groups, "WAL writes succeed again");
+                    self.failed_groups = 0;
+                }
                 self.metrics.wal_fsyncs.inc();
                 self.metrics.wal_bytes.inc_by(bytes.len() as u64);
                 self.next_seq += group.len() as u64;
@@ -223,14 +235,27 @@ impl WriterState {
                     self.buffer.push(seq, a.rows);
                     let _ = a.done.send(Ok(seq));
                 }
-                if self.segment.bytes >= self.config.segment_bytes
-                    && let Err(e) = self.rotate()
-                {
-                    self.fail(e);
+                if self.segment.bytes >= self.config.segment_bytes {
+                    self.rotate();
                 }
             }
             Err(e) => {
-                let e = self.fail(e);
+                // Nobody in this group is acknowledged, and the same sequence
+                // numbers go to the next group, so the partial bytes must go:
+                // cut the segment back now (that needs no free space) and, if
+                // even that fails, before the next write.
+                self.metrics.wal_write_errors.inc();
+                if self.failed_groups == 0 {
+                    tracing::warn!(error = %e, "WAL write failed; answering retry-later until writes succeed again");
+                } else {
+                    tracing::debug!(error = %e, records = group.len(), "WAL write failed");
+                }
+                self.failed_groups += 1;
+                self.torn = true;
+                if let Err(e) = self.repair() {
+                    tracing::error!(error = %e, "could not cut the WAL segment back after a failed write; retrying before the next write");
+                }
+                let e = Arc::new(WalError::Unwritable(e));
                 for a in group.drain(..) {
                     let _ = a.done.send(Err(Arc::clone(&e)));
                 }
@@ -238,22 +263,43 @@ impl WriterState {
         }
     }
 
-    fn fail(&mut self, e: WalError) -> Arc<WalError> {
-        tracing::error!(error = %e, "WAL write failed; intake stops acknowledging");
-        let e = Arc::new(e);
-        self.failed = Some(Arc::clone(&e));
-        e
+    /// Cuts the active segment back to the end of its last synced group.
+    fn repair(&mut self) -> std::io::Result<()> {
+        let end = self.segment.bytes;
+        self.segment.file.set_len(end)?;
+        self.segment.file.seek(std::io::SeekFrom::Start(end))?;
+        self.segment.file.sync_all()?;
+        self.torn = false;
+        tracing::debug!(
+            bytes = end,
+            "WAL segment cut back to its last synced record"
+        );
+        Ok(())
     }
 
-    fn write_and_sync(&mut self, bytes: &[u8]) -> Result<(), WalError> {
+    fn write_and_sync(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         self.segment.file.write_all(bytes)?;
         self.segment.file.sync_data()?;
         self.segment.bytes += bytes.len() as u64;
         Ok(())
     }
 
-    fn rotate(&mut self) -> Result<(), WalError> {
-        self.segment = Segment::open(&self.config.dir, self.next_seq)?;
-        Ok(())
+    /// Starts the next segment. If that fails (no space for the new file), the
+    /// current one stays active and grows past its size; the next group tries again.
+    fn rotate(&mut self) {
+        match Segment::open(&self.config.dir, self.next_seq) {
+            Ok(segment) => self.segment = segment,
+            Err(e) => {
+                self.metrics.wal_write_errors.inc();
+                tracing::warn!(error = %e, "could not start a new WAL segment; writing on in the current one");
+                // a half-made file would sit between this segment's records on replay
+                let path = segment_path(&self.config.dir, self.next_seq);
+                if let Err(rm) = std::fs::remove_file(&path)
+                    && rm.kind() != std::io::ErrorKind::NotFound
+                {
+                    tracing::error!(segment = %path.display(), error = %rm, "could not remove a half-made WAL segment");
+                }
+            }
+        }
     }
 }

@@ -127,7 +127,12 @@ async fn require_login(State(state): State<AppState>, mut req: Request, next: Ne
             .headers()
             .get(header::AUTHORIZATION)
             .map(|v| v.as_bytes());
-        (bearer.is_some() && state.tokens.check(Access::Read, bearer).is_ok()).then(Viewer::default)
+        (bearer.is_some()
+            && state
+                .tokens
+                .check(Access::Read, bearer, crate::peer_ip(&req))
+                .is_ok())
+        .then(Viewer::default)
     };
     match viewer {
         Some(v) => {
@@ -145,7 +150,7 @@ async fn require_login(State(state): State<AppState>, mut req: Request, next: Ne
             ))
             .into_response()
         }
-        None => ApiError::Unauthenticated.into_response(),
+        None => ApiError::Auth(schemas::auth::AuthError::Missing).into_response(),
     }
 }
 
@@ -296,6 +301,7 @@ pub(crate) struct LoginForm {
 
 async fn login(
     State(state): State<AppState>,
+    crate::Peer(peer): crate::Peer,
     headers: axum::http::HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
@@ -312,18 +318,23 @@ async fn login(
     if !state.tokens.required(Access::Read) {
         return Redirect::to(&next).into_response();
     }
-    let presented = format!("Bearer {}", form.token);
-    if state
+    match state
         .tokens
-        .check(Access::Read, Some(presented.as_bytes()))
-        .is_err()
+        .check_token(Access::Read, form.token.as_bytes(), peer)
     {
-        tracing::warn!("dashboard login with a wrong token");
-        return login_page(
-            next,
-            Some("That token is not valid for reading.".into()),
-            StatusCode::UNAUTHORIZED,
-        );
+        Ok(()) => {}
+        Err(e @ schemas::auth::AuthError::TooManyAttempts { .. }) => {
+            tracing::warn!(peer = ?peer, "dashboard login refused: too many failed attempts");
+            return login_page(next, Some(format!("{e}.")), StatusCode::TOO_MANY_REQUESTS);
+        }
+        Err(_) => {
+            tracing::warn!(peer = ?peer, "dashboard login with a wrong token");
+            return login_page(
+                next,
+                Some("That token is not valid for reading.".into()),
+                StatusCode::UNAUTHORIZED,
+            );
+        }
     }
     let (id, _) = state.logins.create();
     let mut resp = Redirect::to(&next).into_response();

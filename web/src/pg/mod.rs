@@ -207,11 +207,18 @@ impl StartupHandler for Startup {
             }
             PgWireFrontendMessage::PasswordMessageFamily(pwd) => {
                 let pwd = pwd.into_password()?;
-                if self
+                let peer = Some(client.socket_addr().ip());
+                if let Err(e) = self
                     .tokens
-                    .check_token(Access::Read, pwd.password.as_bytes())
-                    .is_err()
+                    .check_token(Access::Read, pwd.password.as_bytes(), peer)
                 {
+                    if let schemas::auth::AuthError::TooManyAttempts { .. } = e {
+                        return Err(PgWireError::UserError(Box::new(error_info(
+                            "FATAL",
+                            e.status(),
+                            e.to_string(),
+                        ))));
+                    }
                     let user = client
                         .metadata()
                         .get(METADATA_USER)
@@ -221,7 +228,7 @@ impl StartupHandler for Startup {
                         "FATAL",
                         Status::Unauthenticated,
                         format!(
-                            "password authentication failed for user \"{user}\" (the password is Vigil's --auth-token)"
+                            "password authentication failed for user \"{user}\" (the password is Vigil's --read-token or --auth-token)"
                         ),
                     ))));
                 }

@@ -1,0 +1,1 @@
+psql "$DATABASE_URL" -c 'DROP TABLE users;'

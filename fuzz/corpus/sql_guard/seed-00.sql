@@ -1,0 +1,1 @@
+SELECT session_id, count(*) FROM agent_events GROUP BY 1 ORDER BY 2 DESC LIMIT 10

@@ -1,0 +1,1 @@
+SELECT * FROM agent_actions WHERE decision = 'deny' AND command LIKE '%rm -rf%'

@@ -1,0 +1,1 @@
+WITH r AS (SELECT * FROM reads_before_writes) SELECT * FROM r

@@ -1,0 +1,1 @@
+INSERT INTO findings VALUES (1)
