@@ -58,6 +58,13 @@ impl CollectorConfig {
             redactor: Some(Arc::new(schemas::redact::Redactor::with_defaults())),
         }
     }
+    /// How much memory one request may take decoded, estimated from its bytes
+    /// before decoding: 16× the body limit. Real telemetry decodes to about
+    /// 5× its size; a body of empty records to 100×.
+    pub fn max_decoded_bytes(&self) -> usize {
+        self.max_body_bytes.saturating_mul(16)
+    }
+
     fn wal_dir(&self) -> PathBuf {
         schemas::layout::wal_dir(&self.data_dir)
     }

@@ -21,6 +21,12 @@ pub enum Error {
     BadGzip(std::io::Error),
     #[error("request body is over the limit of {limit} bytes (after decompression)")]
     TooLarge { limit: usize },
+    #[error(
+        "request holds too many records, attributes or values: it would take more than {limit} bytes decoded; send smaller batches"
+    )]
+    TooManyElements { limit: usize },
+    #[error("request nests messages or values deeper than {limit} levels")]
+    TooDeep { limit: usize },
     #[error("could not read the request body: {0}")]
     BodyRead(String),
     #[error("no such endpoint: {0}")]
@@ -68,7 +74,8 @@ impl Error {
             Error::UnsupportedMediaType(_) | Error::UnsupportedEncoding(_) => {
                 Status::UnsupportedMediaType
             }
-            Error::TooLarge { .. } => Status::PayloadTooLarge,
+            Error::TooLarge { .. } | Error::TooManyElements { .. } => Status::PayloadTooLarge,
+            Error::TooDeep { .. } => Status::InvalidArgument,
             Error::NotFound(_) => Status::NotFound,
             Error::Auth(e) => e.status(),
             Error::Overloaded { .. } | Error::TooManyRequests { .. } => Status::Overloaded,

@@ -33,6 +33,7 @@ pub mod reindex;
 mod request;
 mod validate;
 mod wal;
+mod wire_budget;
 
 pub use collector::{Collector, CollectorConfig, ExportOutcome, OpenSummary};
 pub use compact::CompactionConfig;

@@ -577,3 +577,141 @@ async fn heavy_queries_hit_their_limits_and_intake_carries_on() {
         assert!(server.count("SELECT count(*) FROM agent_events_raw").await > 0);
     }
 }
+
+/// A body of empty records: two bytes each on the wire, a couple of hundred
+/// decoded. Five million of them (10 MB) once took 1.7 GB.
+fn empty_log_records(n: usize) -> Vec<u8> {
+    fn put_len(mut n: usize, out: &mut Vec<u8>) {
+        while n >= 0x80 {
+            out.push((n as u8) | 0x80);
+            n >>= 7;
+        }
+        out.push(n as u8);
+    }
+    let scope: Vec<u8> = std::iter::repeat_n([0x12u8, 0x00], n).flatten().collect();
+    let mut resource = vec![0x12];
+    put_len(scope.len(), &mut resource);
+    resource.extend(scope);
+    let mut req = vec![0x0a];
+    put_len(resource.len(), &mut req);
+    req.extend(resource);
+    req
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_small_body_that_would_decode_to_gigabytes_is_refused_before_decoding() {
+    let server = Server::start().await;
+    let body = empty_log_records(5_000_000);
+    assert!(
+        body.len() < 16 << 20,
+        "under the body limit: {}",
+        body.len()
+    );
+    let r = server
+        .post_otlp("/v1/logs", "application/x-protobuf", body.clone())
+        .await;
+    assert_eq!(r.status(), 413);
+    let status = RpcStatus::decode(r.bytes().await.unwrap()).unwrap();
+    assert_eq!(status.code, 3);
+    assert!(
+        status.message.contains("too many records"),
+        "{}",
+        status.message
+    );
+
+    // the same bytes over gRPC, sent as they are (decoding them here would cost
+    // the test what it protects the server from)
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", server.grpc))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut grpc = tonic::client::Grpc::new(channel).max_encoding_message_size(64 << 20);
+    grpc.ready().await.unwrap();
+    let err = grpc
+        .unary(
+            tonic::Request::new(body),
+            "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
+                .parse()
+                .unwrap(),
+            RawCodec,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err:?}");
+    assert!(
+        err.message().contains("too many records"),
+        "{}",
+        err.message()
+    );
+
+    // nothing was decoded, nothing stored, and the server is fine
+    let peak = server.peak_rss();
+    assert!(peak < 512 << 20, "peak RSS {} MiB", peak >> 20);
+    assert_eq!(
+        server
+            .metric("vigil_intake_errors_total{error_type=\"payload_too_large\"}")
+            .await,
+        2.0
+    );
+    assert_eq!(
+        server
+            .post_otlp("/v1/logs", "application/json", json_logs("after"))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(server.count("SELECT count(*) FROM otlp_logs").await, 1);
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    code: i32,
+    #[prost(string, tag = "2")]
+    message: String,
+}
+
+/// A gRPC codec that sends bytes as they are and ignores the answer's body.
+#[derive(Clone, Copy, Default)]
+struct RawCodec;
+
+impl tonic::codec::Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = ();
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+    fn encoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+    fn decoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+}
+
+impl tonic::codec::Encoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn encode(
+        &mut self,
+        item: Vec<u8>,
+        dst: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), tonic::Status> {
+        use prost::bytes::BufMut as _;
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for RawCodec {
+    type Item = ();
+    type Error = tonic::Status;
+    fn decode(
+        &mut self,
+        src: &mut tonic::codec::DecodeBuf<'_>,
+    ) -> Result<Option<()>, tonic::Status> {
+        use prost::bytes::Buf as _;
+        src.advance(src.remaining());
+        Ok(Some(()))
+    }
+}

@@ -174,7 +174,12 @@ async fn export_signal<const SIGNAL: u8>(
             decode_content(enc, &raw, limit)
         })
         .and_then(|bytes| {
-            let req = decode_request(signal, encoding, &bytes)?;
+            let req = decode_request(
+                signal,
+                encoding,
+                &bytes,
+                collector.config().max_decoded_bytes(),
+            )?;
             Ok((req, (encoding == Encoding::Protobuf).then_some(bytes)))
         });
     let (request, proto) = match decoded {
