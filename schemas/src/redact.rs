@@ -75,7 +75,8 @@ pub fn default_patterns() -> Vec<PatternSpec> {
         ),
         p(
             "env_secret",
-            r#"(?im)^\s*(?:export\s+)?[A-Za-z0-9_]*(?:SECRET|TOKEN|PASSWORD|PASSWD|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIALS?)[A-Za-z0-9_]*\s*=\s*["']?([^\s"'#]{6,})"#,
+            // a line start, or an escaped newline (a script inside a JSON string)
+            r#"(?im)(?:^|\\[nr])\s*(?:export\s+)?[A-Za-z0-9_]*(?:SECRET|TOKEN|PASSWORD|PASSWD|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|CREDENTIALS?)[A-Za-z0-9_]*\s*=\s*["']?([^\s"'#\\]{6,})"#,
             1,
         ),
     ]
@@ -226,14 +227,26 @@ impl Redactor {
         n
     }
 
+    /// Redacts one free-text field in place; 1 if it changed.
+    fn text(&self, s: &mut String) -> usize {
+        match self.redact_str(s) {
+            Some(r) => {
+                *s = r;
+                1
+            }
+            None => 0,
+        }
+    }
+
     /// Redacts a traces request in place; returns how many values changed.
     pub fn traces(&self, req: &mut ExportTraceServiceRequest) -> usize {
         self.request(&mut req.resource_spans, |s| {
-            let mut n = self.attrs(&mut s.attributes);
+            // names are free text too: a span named after the command it ran
+            let mut n = self.attrs(&mut s.attributes) + self.text(&mut s.name);
             n += s
                 .events
                 .iter_mut()
-                .map(|e| self.attrs(&mut e.attributes))
+                .map(|e| self.attrs(&mut e.attributes) + self.text(&mut e.name))
                 .sum::<usize>();
             n += s
                 .links
@@ -252,13 +265,17 @@ impl Redactor {
 
     pub fn logs(&self, req: &mut ExportLogsServiceRequest) -> usize {
         self.request(&mut req.resource_logs, |rec| {
-            self.attrs(&mut rec.attributes) + rec.body.as_mut().map_or(0, |b| self.value(b))
+            self.attrs(&mut rec.attributes)
+                + rec.body.as_mut().map_or(0, |b| self.value(b))
+                + self.text(&mut rec.event_name)
+                + self.text(&mut rec.severity_text)
         })
     }
 
     pub fn metrics(&self, req: &mut ExportMetricsServiceRequest) -> usize {
         self.request(&mut req.resource_metrics, |m| {
             self.attrs(&mut m.metadata)
+                + self.text(&mut m.description)
                 + data_point_attributes_mut(m)
                     .into_iter()
                     .map(|a| self.attrs(a))
