@@ -308,23 +308,28 @@ mod tests {
     use super::*;
     use crate::request::ExportRequest;
 
-    fn empty_records(n: usize) -> Vec<u8> {
-        let scope: Vec<u8> = std::iter::repeat_n([0x12u8, 0x00], n).flatten().collect();
-        let mut rl = vec![0x12];
-        put_varint(scope.len(), &mut rl);
-        rl.extend(scope);
-        let mut req = vec![0x0a];
-        put_varint(rl.len(), &mut req);
-        req.extend(rl);
-        req
-    }
-
-    fn put_varint(mut n: usize, out: &mut Vec<u8>) {
+    /// `body` as the length-delimited field whose key byte is `key`.
+    fn field(key: u8, body: &[u8]) -> Vec<u8> {
+        let mut out = vec![key];
+        let mut n = body.len();
         while n >= 0x80 {
             out.push((n as u8) | 0x80);
             n >>= 7;
         }
         out.push(n as u8);
+        out.extend_from_slice(body);
+        out
+    }
+
+    /// A logs request of one resource and scope around the records' bytes
+    /// (`ResourceLogs` = field 1, `ScopeLogs` = field 2).
+    fn logs_request(records: &[u8]) -> Vec<u8> {
+        field(0x0a, &field(0x12, records))
+    }
+
+    fn empty_records(n: usize) -> Vec<u8> {
+        let scope: Vec<u8> = std::iter::repeat_n([0x12u8, 0x00], n).flatten().collect();
+        logs_request(&scope)
     }
 
     #[test]
@@ -384,26 +389,10 @@ mod tests {
         // AnyValue { array_value { values: AnyValue { array_value … } } }, deeper than allowed
         let mut inner: Vec<u8> = Vec::new();
         for _ in 0..(MAX_DEPTH + 2) {
-            let mut array = vec![0x0a];
-            put_varint(inner.len(), &mut array);
-            array.extend(&inner);
-            let mut value = vec![0x2a];
-            put_varint(array.len(), &mut value);
-            value.extend(array);
-            inner = value;
+            inner = field(0x2a, &field(0x0a, &inner));
         }
-        let mut record = vec![0x2a]; // LogRecord.body
-        put_varint(inner.len(), &mut record);
-        record.extend(inner);
-        let mut scope = vec![0x12];
-        put_varint(record.len(), &mut scope);
-        scope.extend(record);
-        let mut rl = vec![0x12];
-        put_varint(scope.len(), &mut rl);
-        rl.extend(scope);
-        let mut req = vec![0x0a];
-        put_varint(rl.len(), &mut req);
-        req.extend(rl);
+        // LogRecord.body is field 5
+        let req = logs_request(&field(0x12, &field(0x2a, &inner)));
         assert_eq!(
             check_protobuf(Signal::Logs, &req, usize::MAX),
             Err(OverBudget::Depth)
