@@ -107,12 +107,23 @@ pub fn simple_commands(cmd: &str) -> Vec<Vec<String>> {
     walk.argvs.unwrap_or_default()
 }
 
-/// Joins argv into one readable line, quoting only where the shell would need it.
+/// Words that mean something else than a command name in command position.
+const RESERVED_WORDS: [&str; 16] = [
+    "if", "then", "else", "elif", "fi", "do", "done", "case", "esac", "while", "until", "for",
+    "in", "function", "select", "time",
+];
+
+/// Joins argv into one readable line, quoting only where the shell would need it:
+/// in command position also a reserved word (`fi`) or an assignment (`A=1`),
+/// which would otherwise not be read as the command (found by fuzzing).
 pub fn shell_join<S: AsRef<str>>(args: &[S]) -> String {
     args.iter()
-        .map(|a| {
+        .enumerate()
+        .map(|(i, a)| {
             let a = a.as_ref();
+            let command_word_ok = i > 0 || !(RESERVED_WORDS.contains(&a) || a.contains('='));
             let safe = !a.is_empty()
+                && command_word_ok
                 && a.chars()
                     .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%^~".contains(c));
             if safe {
@@ -3350,6 +3361,15 @@ mod tests {
         assert_eq!(
             shell_join(&["echo", "a b", "it's"]),
             r#"echo 'a b' 'it'\''s'"#
+        );
+        // a reserved word or an assignment is quoted only where it would stop
+        // being the command
+        assert_eq!(shell_join(&["fi", "x"]), "'fi' x");
+        assert_eq!(shell_join(&["A=1", "ls"]), "'A=1' ls");
+        assert_eq!(shell_join(&["echo", "fi", "A=1"]), "echo fi A=1");
+        assert_eq!(
+            simple_commands(&shell_join(&["fi", "x"])),
+            vec![vec!["fi", "x"]]
         );
         assert_eq!(
             command_from_argv(&["/bin/bash", "-lc", "ls -la | head"]),
