@@ -18,7 +18,7 @@ use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message as _;
-use prost::bytes::{Buf as _, BufMut as _, Bytes};
+use prost::bytes::{Buf as _, BufMut as _};
 use tonic::codec::{
     Codec, CompressionEncoding, DecodeBuf, Decoder, EnabledCompressionEncodings, EncodeBuf, Encoder,
 };
@@ -49,7 +49,7 @@ struct RawDecoder;
 
 impl Codec for RawCodec {
     type Encode = Vec<u8>;
-    type Decode = Bytes;
+    type Decode = Vec<u8>;
     type Encoder = RawEncoder;
     type Decoder = RawDecoder;
     fn encoder(&mut self) -> RawEncoder {
@@ -70,10 +70,13 @@ impl Encoder for RawEncoder {
 }
 
 impl Decoder for RawDecoder {
-    type Item = Bytes;
+    type Item = Vec<u8>;
     type Error = Status;
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
-        Ok(Some(src.copy_to_bytes(src.remaining())))
+    /// One copy, into the buffer the WAL record is built from.
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Vec<u8>>, Status> {
+        let mut bytes = vec![0; src.remaining()];
+        src.copy_to_slice(&mut bytes);
+        Ok(Some(bytes))
     }
 }
 
@@ -127,12 +130,12 @@ impl<M: ExportMethod> NamedService for ExportService<M> {
     const NAME: &'static str = M::SERVICE;
 }
 
-impl<M: ExportMethod> UnaryService<Bytes> for ExportService<M> {
+impl<M: ExportMethod> UnaryService<Vec<u8>> for ExportService<M> {
     type Response = Vec<u8>;
     type Future = std::pin::Pin<
         Box<dyn std::future::Future<Output = Result<Response<Vec<u8>>, Status>> + Send>,
     >;
-    fn call(&mut self, request: Request<Bytes>) -> Self::Future {
+    fn call(&mut self, request: Request<Vec<u8>>) -> Self::Future {
         let collector = Arc::clone(&self.collector);
         Box::pin(async move {
             let bytes = request.into_inner();
@@ -153,7 +156,7 @@ impl<M: ExportMethod> UnaryService<Bytes> for ExportService<M> {
                 }
             };
             let outcome = collector
-                .export_with_encoding(req, Some(bytes.to_vec()))
+                .export_with_encoding(req, Some(bytes))
                 .await
                 .map_err(|e| to_status(&e))?;
             Ok(Response::new(
