@@ -122,6 +122,8 @@ pub struct ServeArgs {
     pub pg_addr: SocketAddr,
     #[command(flatten)]
     pub tokens: TokenArgs,
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
     /// Largest request body, after decompression, in bytes.
     #[arg(long, env = "VIGIL_MAX_BODY_BYTES", default_value_t = collector::CollectorConfig::DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
@@ -168,6 +170,67 @@ pub struct ServeArgs {
     /// Write a JSON file with the bound addresses once listening (for tests and scripts).
     #[arg(long, env = "VIGIL_ADDR_FILE", hide = true)]
     pub addr_file: Option<PathBuf>,
+}
+
+/// TLS, and what one client may hold: every listener (OTLP/gRPC, OTLP/HTTP,
+/// the API and dashboard, the Postgres wire) applies these. See
+/// docs/reliability.md, "Slow and hostile clients".
+#[derive(Debug, Args)]
+pub struct ConnectionArgs {
+    /// PEM certificate chain: every listener speaks TLS (the Postgres port
+    /// answers `sslmode=require` and up; plain clients are refused elsewhere).
+    #[arg(long, env = "VIGIL_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "VIGIL_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// PEM CA certificates: every client must present a certificate signed by
+    /// one of them (mutual TLS), on top of any token.
+    #[arg(long, env = "VIGIL_TLS_CLIENT_CA", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// Connections open at once per listener; a connection beyond it is closed
+    /// at once and counted in vigil_connections_refused_total.
+    #[arg(long, env = "VIGIL_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// Time a new connection gets for its TLS handshake and its protocol's
+    /// first bytes (a client that connects and says nothing is closed after it).
+    #[arg(long, env = "VIGIL_HANDSHAKE_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub handshake_timeout: Duration,
+    /// Time an HTTP/1 client gets to send a request's headers; also how long an
+    /// idle HTTP/1 keep-alive connection waits for its next request.
+    #[arg(long, env = "VIGIL_HEADER_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub header_timeout: Duration,
+    /// Time a request's body gets to arrive in full after its headers (HTTP
+    /// answers 408; a gRPC call fails).
+    #[arg(long, env = "VIGIL_BODY_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub body_timeout: Duration,
+    /// An HTTP/2 or gRPC connection without a request for this long is closed
+    /// gracefully (clients reconnect when they next send).
+    #[arg(long, env = "VIGIL_IDLE_TIMEOUT", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub idle_timeout: Duration,
+}
+
+impl ConnectionArgs {
+    pub fn limits(&self) -> crate::net::Limits {
+        crate::net::Limits {
+            max_connections: self.max_connections as usize,
+            handshake_timeout: self.handshake_timeout,
+            header_timeout: self.header_timeout,
+            body_timeout: self.body_timeout,
+            idle_timeout: self.idle_timeout,
+        }
+    }
+
+    pub fn tls(&self) -> anyhow::Result<Option<crate::net::tls::Tls>> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Ok(Some(crate::net::tls::Tls::load(
+                cert,
+                key,
+                self.tls_client_ca.as_deref(),
+            )?)),
+            _ => Ok(None),
+        }
+    }
 }
 
 /// Who may send and who may read. A token given by file stays out of `ps` and

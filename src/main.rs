@@ -7,6 +7,7 @@ mod check;
 mod cli;
 mod detect;
 mod ingest_files;
+mod net;
 mod serve;
 
 use clap::Parser as _;

@@ -1,8 +1,10 @@
 //! `vigil serve`: process wiring and ordered shutdown.
 //!
-//! Start: open the store (WAL replay), bind all listeners, start the flusher,
-//! the compactor, the detector and the servers. Stop (SIGTERM / Ctrl-C): stop
-//! accepting connections and let in-flight requests finish → stop the detector
+//! Start: read the TLS files and tokens, open the store (WAL replay), bind all
+//! listeners, start the flusher, the compactor, the detector and the servers
+//! (each on the connection layer, `crate::net`). Stop (SIGTERM / Ctrl-C): stop
+//! accepting connections and let in-flight requests finish (10 s; Postgres
+//! sessions 2 s) → stop the detector
 //! and the compactor (a merge under way finishes) → close the WAL (queued appends are fsync'd and
 //! answered) → flush everything to Parquet → exit 0.
 
@@ -16,6 +18,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::ServeArgs;
+use crate::net::{self, Protocol};
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = CollectorConfig::new(args.data_dir.clone());
@@ -28,6 +31,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // a bad rule or token file stops the start, before anything is opened
     let rules = crate::detect::load_rules(&args.rules)?;
     let tokens = args.tokens.tokens()?;
+    let tls = args.connections.tls()?;
+    let limits = Arc::new(args.connections.limits());
+    crate::net::raise_open_files_limit(&limits, 4);
     let (collector, summary) =
         tokio::task::spawn_blocking(move || Collector::open(config, Arc::new(SystemClock)))
             .await?
@@ -58,17 +64,19 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         otlp_http = %addrs["otlp_http"].as_str().unwrap_or_default(),
         http = %addrs["http"].as_str().unwrap_or_default(),
         pg = %addrs["pg"].as_str().unwrap_or_default(),
+        tls = tls.is_some(),
+        client_certificates = tls.as_ref().is_some_and(|t| t.client_certificates),
         "listening"
     );
 
     let stop = CancellationToken::new();
     let flusher = collector.spawn_flusher(stop.child_token());
 
-    let limits = query::QueryLimits {
+    let query_limits = query::QueryLimits {
         memory_bytes: args.query_memory_bytes,
         timeout: args.query_timeout,
     };
-    let engine = query::QueryEngine::new(collector.store(), limits).await?;
+    let engine = query::QueryEngine::new(collector.store(), query_limits).await?;
     let compactor = collector.spawn_compactor(
         collector::CompactionConfig {
             interval: args.compact_interval,
@@ -86,60 +94,56 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         args.detect_interval,
         stop.child_token(),
     );
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let api = web::router(
         web::AppState::new(engine.clone(), tokens.clone(), Arc::clone(&rules)).with_endpoints(
             web::Endpoints {
-                otlp_http: otlp_http_listener.local_addr()?.to_string(),
-                otlp_grpc: grpc_listener.local_addr()?.to_string(),
+                otlp_http: format!("{scheme}://{}", otlp_http_listener.local_addr()?),
+                otlp_grpc: format!("{scheme}://{}", grpc_listener.local_addr()?),
             },
         ),
     )
     .merge(otlp_http::admin_router(Arc::clone(&collector)));
     let otlp = otlp_http::router(Arc::clone(&collector), tokens.clone());
+    let pg = web::pg::PgServer::new(engine, tokens.clone(), tls.is_some()).await?;
+    let grpc_routes = grpc::routes(Arc::clone(&collector), tokens).prepare();
 
+    let listener = |tcp, name, alpn| net::Listener {
+        tcp,
+        name,
+        metrics: collector.metrics().listener(name),
+        tls: tls.as_ref().map(|t| t.acceptor(alpn)),
+    };
+    let otlp_http_listener = listener(otlp_http_listener, "otlp_http", net::ALPN_HTTP);
+    let api_listener = listener(api_listener, "http", net::ALPN_HTTP);
+    let pg_listener = listener(pg_listener, "pg", net::ALPN_POSTGRES);
+    let grpc_listener = listener(grpc_listener, "otlp_grpc", net::ALPN_GRPC);
+    // every server stops with `stop`, before the final flush; they end only then
     let mut servers = tokio::task::JoinSet::new();
+    servers.spawn(net::serve_http(
+        otlp_http_listener,
+        Protocol::Http,
+        Arc::clone(&limits),
+        otlp,
+        stop.clone(),
+    ));
+    servers.spawn(net::serve_http(
+        api_listener,
+        Protocol::Http,
+        Arc::clone(&limits),
+        api,
+        stop.clone(),
+    ));
+    servers.spawn(net::serve_http(
+        grpc_listener,
+        Protocol::Grpc,
+        Arc::clone(&limits),
+        grpc_routes,
+        stop.clone(),
+    ));
     {
-        let stop = stop.clone();
-        servers.spawn(async move {
-            axum::serve(
-                otlp_http_listener,
-                otlp.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .with_graceful_shutdown(stop.cancelled_owned())
-            .await
-            .context("OTLP/HTTP server")
-        });
-    }
-    {
-        let stop = stop.clone();
-        servers.spawn(async move {
-            axum::serve(
-                api_listener,
-                api.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .with_graceful_shutdown(stop.cancelled_owned())
-            .await
-            .context("API server")
-        });
-    }
-    {
-        // read-only: stops with the other frontends, before the final flush
-        let stop = stop.clone();
-        let tokens = tokens.clone();
-        servers.spawn(async move {
-            web::pg::serve(pg_listener, engine, tokens, stop.cancelled_owned())
-                .await
-                .context("Postgres server")
-        });
-    }
-    {
-        let stop = stop.clone();
-        let routes = grpc::routes(Arc::clone(&collector), tokens);
-        servers.spawn(async move {
-            grpc::serve(routes, grpc_listener, stop.cancelled_owned())
-                .await
-                .context("OTLP/gRPC server")
-        });
+        let (limits, stop) = (Arc::clone(&limits), stop.clone());
+        servers.spawn(async move { net::serve_pg(pg_listener, &limits, pg, stop).await });
     }
     if let Some(path) = &args.addr_file {
         let tmp = path.with_extension("tmp");
@@ -151,15 +155,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tokio::select! {
         _ = shutdown_signal() => tracing::info!("shutting down: stopping intake"),
         Some(res) = servers.join_next() => {
-            failure = Some(match res { Ok(Ok(())) => anyhow::anyhow!("a server stopped unexpectedly"), Ok(Err(e)) => e, Err(e) => e.into() });
+            failure = Some(match res { Ok(()) => anyhow::anyhow!("a server stopped unexpectedly"), Err(e) => e.into() });
         }
     }
     stop.cancel();
-    while let Some(res) = servers.join_next().await {
-        if let Ok(Err(e)) = res {
-            tracing::warn!(error = %e, "server stopped with an error");
-        }
-    }
+    while servers.join_next().await.is_some() {}
     // the detector writes through the collector: it stops first
     let _ = detector.await;
     let _ = compactor.await;

@@ -125,6 +125,12 @@ impl Collector {
             return Err(Error::Locked(config.data_dir.display().to_string()));
         }
         std::fs::create_dir_all(schemas::layout::tables_dir(&config.data_dir))?;
+        // a `vigil reindex` that crashed: one whole agent_events before anything reads it
+        if let Some(did) =
+            schemas::layout::recover_table_swap(&config.data_dir, schemas::tables::AGENT_EVENTS)?
+        {
+            tracing::warn!(table = schemas::tables::AGENT_EVENTS, "{did}");
+        }
         let metrics = Arc::new(Metrics::default());
         // before coverage: the WAL records an unreadable file covered, if the WAL
         // still has them, are then replayed into a new one

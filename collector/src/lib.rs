@@ -40,7 +40,7 @@ pub use compact::CompactionConfig;
 pub use error::Error;
 pub use flush::FlushStats;
 pub use integrity::{FsckReport, fsck};
-pub use metrics::{Metrics, WriteTotals};
+pub use metrics::{ListenerMetrics, Metrics, WriteTotals};
 pub use otlp_json::JsonError;
 pub use request::ExportRequest;
 pub use wal::Signal;

@@ -20,6 +20,35 @@ pub(crate) struct ErrorLabel {
     error_type: &'static str,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ListenerLabel {
+    listener: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConnectionCloseLabel {
+    listener: &'static str,
+    reason: &'static str,
+}
+
+/// What the connection layer counts for one listener (`otlp_grpc`, `otlp_http`,
+/// `http`, `pg`); handed out by [`Metrics::listener`].
+#[derive(Debug, Clone)]
+pub struct ListenerMetrics {
+    /// Connections open now.
+    pub open: Gauge,
+    /// Connections closed at once because the listener was at `--max-connections`.
+    pub refused: Counter,
+    /// Connections that did not finish the TLS handshake and protocol preface in time.
+    pub handshake_timeouts: Counter,
+    /// TLS handshakes that failed (a plain-text client, an untrusted client certificate).
+    pub tls_failures: Counter,
+    /// Connections closed after `--idle-timeout` without a request.
+    pub idle_closes: Counter,
+    /// Requests whose body did not arrive within `--body-timeout`.
+    pub body_timeouts: Counter,
+}
+
 /// A counter family with one bounded label.
 #[derive(Debug, Clone)]
 pub(crate) struct ByLabel<L>(Family<L, Counter>);
@@ -67,6 +96,9 @@ pub struct Metrics {
     pub(crate) buffer_bytes: Gauge,
     pub(crate) flushed_upto: Gauge,
     pub(crate) inflight_requests: Gauge,
+    connections_open: Family<ListenerLabel, Gauge>,
+    connections_refused: Family<ListenerLabel, Counter>,
+    connections_closed: Family<ConnectionCloseLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -165,7 +197,49 @@ impl Metrics {
                 "intake_inflight_requests",
                 "Requests being received or decoded now (see --max-inflight-requests)",
             ),
+            connections_open: {
+                let f = Family::default();
+                r.register(
+                    "connections_open",
+                    "Connections open now, per listener",
+                    f.clone(),
+                );
+                f
+            },
+            connections_refused: family(
+                r,
+                "connections_refused",
+                "Connections closed at once: the listener was at --max-connections",
+            ),
+            connections_closed: family(
+                r,
+                "connections_closed",
+                "Connections the server closed early, by reason (handshake_timeout, tls_error, idle, body_timeout)",
+            ),
             registry,
+        }
+    }
+
+    /// The connection counts of one listener.
+    pub fn listener(&self, listener: &'static str) -> ListenerMetrics {
+        let closed = |reason| {
+            self.connections_closed
+                .get_or_create(&ConnectionCloseLabel { listener, reason })
+                .clone()
+        };
+        ListenerMetrics {
+            open: self
+                .connections_open
+                .get_or_create(&ListenerLabel { listener })
+                .clone(),
+            refused: self
+                .connections_refused
+                .get_or_create(&ListenerLabel { listener })
+                .clone(),
+            handshake_timeouts: closed("handshake_timeout"),
+            tls_failures: closed("tls_error"),
+            idle_closes: closed("idle"),
+            body_timeouts: closed("body_timeout"),
         }
     }
 

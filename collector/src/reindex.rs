@@ -20,6 +20,7 @@ use schemas::tables::{AGENT_EVENTS, OTLP_LOGS, OTLP_SPANS};
 
 use crate::buffer::stamp;
 use crate::error::Error;
+use crate::failpoint::crash_here;
 use crate::flush::{split_partitions, write_partition_in};
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -68,11 +69,11 @@ pub fn reindex(
 ) -> Result<ReindexStats, Error> {
     let tables = layout::tables_dir(data_dir);
     let live = layout::table_dir(data_dir, AGENT_EVENTS);
-    let old = tables.join(format!("{AGENT_EVENTS}.old"));
-    if !live.exists() && old.exists() {
-        // a crash between the two renames of an earlier run: put the old table back
-        std::fs::rename(&old, &live)?;
+    // an earlier run that crashed leaves one whole table first
+    if let Some(did) = layout::recover_table_swap(data_dir, AGENT_EVENTS)? {
+        tracing::warn!(table = AGENT_EVENTS, "{did}");
     }
+    let (staging, old) = layout::swap_dirs(data_dir, AGENT_EVENTS);
     // raw files by (table, date, hour): one partition is read and normalized at a time
     let mut parts: BTreeMap<(&str, String, String), Vec<layout::TableFile>> = BTreeMap::new();
     for table in [OTLP_LOGS, OTLP_SPANS] {
@@ -82,10 +83,6 @@ pub fn reindex(
                 .or_default()
                 .push(f);
         }
-    }
-    let staging = tables.join(format!("{AGENT_EVENTS}.reindex"));
-    if staging.exists() {
-        std::fs::remove_dir_all(&staging)?;
     }
     std::fs::create_dir_all(&staging)?;
     let mut stats = ReindexStats {
@@ -110,15 +107,17 @@ pub fn reindex(
         }
         progress(i + 1, total);
     }
-    // swap in: the old directory moves aside first, so a crash leaves one of the two whole
-    if old.exists() {
-        std::fs::remove_dir_all(&old)?;
-    }
+    crate::wal::fsync_dir(&tables)?;
+    crash_here("reindex_built");
+    // swap in: the old directory moves aside first, so a crash leaves one of the
+    // two whole (layout::recover_table_swap, at the next start or run)
     if live.exists() {
         std::fs::rename(&live, &old)?;
     }
+    crash_here("reindex_moved_aside");
     std::fs::rename(&staging, &live)?;
     crate::wal::fsync_dir(&tables)?;
+    crash_here("reindex_swapped");
     if old.exists() {
         std::fs::remove_dir_all(&old)?;
     }

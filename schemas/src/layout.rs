@@ -5,6 +5,8 @@
 //! <data_dir>/wal/<seq:020>.wal     WAL segments
 //! <data_dir>/tables/<table>/date=YYYY-MM-DD/hour=HH/<lo:020>-<hi:020>-<nonce:08x>.parquet
 //! <data_dir>/tables/<table>/date=YYYY-MM-DD/hour=HH/<output>.parquet.merge
+//! <data_dir>/tables/<table>.reindex/…   a table being rebuilt whole (`vigil reindex`)
+//! <data_dir>/tables/<table>.old/…       the table it replaces, during the swap
 //! ```
 //!
 //! A Parquet file's name carries the WAL range it covers (see the collector's
@@ -25,6 +27,47 @@ pub const PARQUET_EXT: &str = "parquet";
 pub const TMP_SUFFIX: &str = ".tmp";
 /// Suffix of a compaction's list of inputs (`<output file name>.merge`).
 pub const MERGE_SUFFIX: &str = ".merge";
+
+/// A table rebuilt whole is written to `<table>.reindex`, then the live table
+/// moves to `<table>.old` and the new one takes its place (two renames).
+pub const REBUILD_SUFFIX: &str = ".reindex";
+pub const REPLACED_SUFFIX: &str = ".old";
+
+/// The directories of a whole-table swap: (being built, being replaced).
+pub fn swap_dirs(data_dir: &Path, table: &str) -> (PathBuf, PathBuf) {
+    let tables = tables_dir(data_dir);
+    (
+        tables.join(format!("{table}{REBUILD_SUFFIX}")),
+        tables.join(format!("{table}{REPLACED_SUFFIX}")),
+    )
+}
+
+/// Leaves one whole `table` after a crash in a whole-table rebuild: between
+/// the renames, the table moved aside comes back (the rebuild is undone, to be
+/// run again); after them, the replaced table is removed; a half-built one is
+/// removed. Returns what it did, if anything, for the log.
+pub fn recover_table_swap(data_dir: &Path, table: &str) -> std::io::Result<Option<&'static str>> {
+    let live = table_dir(data_dir, table);
+    let (building, replaced) = swap_dirs(data_dir, table);
+    let mut did = None;
+    if replaced.exists() {
+        if live.exists() {
+            std::fs::remove_dir_all(&replaced)?;
+            did = Some("removed the table a finished rebuild replaced");
+        } else {
+            std::fs::rename(&replaced, &live)?;
+            did = Some("put back the table an interrupted rebuild had moved aside; run it again");
+        }
+    }
+    if building.exists() {
+        std::fs::remove_dir_all(&building)?;
+        did = did.or(Some("removed an interrupted rebuild; run it again"));
+    }
+    if did.is_some() {
+        std::fs::File::open(tables_dir(data_dir))?.sync_all()?;
+    }
+    Ok(did)
+}
 
 /// Where start-up moves files it cannot read (a corrupt WAL segment, a
 /// truncated Parquet file), under their path relative to the data directory.

@@ -525,7 +525,7 @@ async fn policy_checks_over_the_cli_and_http() {
     pushes.sort();
 
     // over HTTP, on the running server
-    let client = reqwest::Client::new();
+    let client = crate::harness::http_client().build().expect("client");
     let post = async |body: Value| -> (u16, Value) {
         let r = client
             .post(format!("http://{}/api/check", server.http))

@@ -4,7 +4,7 @@ use std::io::Write as _;
 
 use serde_json::Value;
 
-use crate::harness::{captures_dir, vigil};
+use crate::harness::{Server, captures_dir, vigil, vigil_env};
 
 fn compact(path: &std::path::Path) -> String {
     let v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
@@ -130,4 +130,90 @@ fn ingest_protobuf_named_by_signal() {
         "SELECT count(*) AS n FROM otlp_spans",
     );
     assert_eq!(rows[0]["n"], 20);
+}
+
+/// Every JSON request of both shared captures, stored offline in a new data directory.
+fn store_of_captures(dir: &str) {
+    let mut files = Vec::new();
+    for capture in fixtures::captures() {
+        for entry in std::fs::read_dir(&capture).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "json") {
+                files.push(path.to_str().unwrap().to_string());
+            }
+        }
+    }
+    files.sort();
+    let mut args = vec!["ingest", "--data-dir", dir];
+    args.extend(files.iter().map(String::as_str));
+    let (ok, _, err) = vigil(&args);
+    assert!(ok, "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reindex_killed_at_any_step_leaves_the_events_whole_and_can_run_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let dir = data.to_str().unwrap();
+    store_of_captures(dir);
+    let events_sql =
+        "SELECT event_id, session_id, kind, command, decision FROM agent_events ORDER BY event_id";
+    let actions_sql = "SELECT session_id, tool_call_id, command, decision, ran FROM agent_actions ORDER BY session_id, position";
+    let events = query(dir, events_sql);
+    let actions = query(dir, actions_sql);
+    assert!(events.len() > 50, "{}", events.len());
+    assert!(!actions.is_empty());
+    let tables = data.join("tables");
+    let leftovers = || {
+        ["agent_events.reindex", "agent_events.old"]
+            .into_iter()
+            .filter(|d| tables.join(d).exists())
+            .collect::<Vec<_>>()
+    };
+    for point in ["reindex_built", "reindex_moved_aside", "reindex_swapped"] {
+        let (ok, _, err) = vigil_env(
+            &["reindex", "--data-dir", dir],
+            &[("VIGIL_FAILPOINT", point)],
+            std::time::Duration::from_secs(120),
+        );
+        assert!(!ok, "{point}: the reindex did not stop");
+        assert!(err.contains(point), "{point}: {err}");
+        // the crash left the swap half done …
+        assert!(!leftovers().is_empty(), "{point}: nothing left to recover");
+        // … and the next start leaves one whole table, with every event
+        let mut server = Server::start_in(&data, &[]).await;
+        assert_eq!(leftovers(), Vec::<&str>::new(), "{point}");
+        let n = server.count("SELECT count(*) FROM agent_events").await;
+        assert_eq!(n as usize, events.len(), "{point}");
+        assert!(server.terminate().success());
+        assert_eq!(query(dir, events_sql), events, "{point}");
+        assert_eq!(query(dir, actions_sql), actions, "{point}");
+    }
+    // killed from outside, at whatever it was doing: the next run recovers and finishes
+    for delay_ms in [5u64, 40, 150] {
+        let mut child = std::process::Command::new(crate::harness::vigil_bin())
+            .args(["reindex", "--data-dir", dir])
+            .env("VIGIL_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let (ok, out, err) = vigil(&["reindex", "--data-dir", dir]);
+        assert!(ok, "after a kill at {delay_ms} ms: {err}");
+        assert!(out.contains("rebuilt agent_events"), "{out}");
+        assert_eq!(leftovers(), Vec::<&str>::new());
+        assert_eq!(
+            query(dir, events_sql),
+            events,
+            "after a kill at {delay_ms} ms"
+        );
+        assert_eq!(
+            query(dir, actions_sql),
+            actions,
+            "after a kill at {delay_ms} ms"
+        );
+    }
 }

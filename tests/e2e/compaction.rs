@@ -205,7 +205,7 @@ async fn a_crash_at_each_step_of_a_merge_loses_and_duplicates_nothing() {
         let data_dir = tmp.path().join("data");
         let mut server =
             Server::start_in_env(&data_dir, &flags, &[("VIGIL_FAILPOINT", point)]).await;
-        let client = reqwest::Client::builder()
+        let client = crate::harness::http_client()
             .timeout(Duration::from_secs(5))
             .build()
             .unwrap();

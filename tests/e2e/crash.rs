@@ -116,7 +116,7 @@ async fn sigkill_at_random_moments_loses_and_duplicates_nothing_acknowledged() {
                 (Arc::clone(&acked), Arc::clone(&next), Arc::clone(&killed));
             if sender % 2 == 0 {
                 let url = server.otlp_url("/v1/logs");
-                let client = reqwest::Client::builder()
+                let client = crate::harness::http_client()
                     .timeout(Duration::from_secs(5))
                     .build()
                     .unwrap();

@@ -17,6 +17,19 @@ pub struct Server {
     extra: Vec<String>,
     _tmp: Option<tempfile::TempDir>,
     pub client: reqwest::Client,
+    /// `http`, or `https` for a server started with [`Server::start_tls`].
+    pub scheme: &'static str,
+}
+
+/// A `reqwest` client builder. reqwest's rustls is built without a crypto
+/// provider of its own (the tests use ring, as the server does), so the
+/// process-wide default is installed first.
+pub fn http_client() -> reqwest::ClientBuilder {
+    static PROVIDER: std::sync::Once = std::sync::Once::new();
+    PROVIDER.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+    reqwest::Client::builder()
 }
 
 pub fn vigil_bin() -> &'static str {
@@ -60,6 +73,25 @@ impl Server {
     /// [`Server::start_in`] with extra environment variables (a `VIGIL_FAILPOINT`);
     /// a restart does not carry them over.
     pub async fn start_in_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        Self::launch(data_dir, extra, env, None).await
+    }
+
+    /// Starts with TLS flags in `extra`; `client` trusts the server's CA (and
+    /// may hold a client certificate) and is used for every HTTP request.
+    pub async fn start_tls(extra: &[&str], client: reqwest::Client) -> Server {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data_dir = tmp.path().join("data");
+        let mut s = Self::launch(&data_dir, extra, &[], Some(client)).await;
+        s._tmp = Some(tmp);
+        s
+    }
+
+    async fn launch(
+        data_dir: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        tls_client: Option<reqwest::Client>,
+    ) -> Server {
         let addr_file = data_dir.with_extension(format!("addr-{}", std::process::id()));
         let _ = std::fs::remove_file(&addr_file);
         let child = Command::new(vigil_bin())
@@ -108,14 +140,21 @@ impl Server {
             pg: get("pg"),
             extra: extra.iter().map(|s| s.to_string()).collect(),
             _tmp: None,
+            scheme: if tls_client.is_some() {
+                "https"
+            } else {
+                "http"
+            },
             // a fresh connection per request: after a 413 the server closes its end while
             // the client may still hold the connection as idle
-            client: reqwest::Client::builder()
-                .pool_max_idle_per_host(0)
-                .build()
-                .expect("client"),
+            client: tls_client.unwrap_or_else(|| {
+                crate::harness::http_client()
+                    .pool_max_idle_per_host(0)
+                    .build()
+                    .expect("client")
+            }),
         };
-        let url = format!("http://{}/readyz", server.http);
+        let url = format!("{}://{}/readyz", server.scheme, server.http);
         let client = server.client.clone();
         wait_for("readyz", Duration::from_secs(30), async || {
             client
@@ -140,6 +179,14 @@ impl Server {
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
             .expect("VmHWM")
             * 1024
+    }
+
+    /// How many file descriptors the server holds open now.
+    pub fn open_fds(&self) -> usize {
+        let pid = self.child.as_ref().expect("running").id();
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .expect("/proc/<pid>/fd")
+            .count()
     }
 
     /// SIGKILL: no shutdown, no flush.
@@ -199,7 +246,7 @@ impl Server {
     }
 
     pub fn otlp_url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.otlp_http)
+        format!("{}://{}{path}", self.scheme, self.otlp_http)
     }
 
     pub async fn post_otlp(
@@ -277,7 +324,7 @@ impl Server {
     pub async fn sql_status(&self, sql: &str) -> (u16, Value) {
         let r = self
             .client
-            .post(format!("http://{}/api/sql", self.http))
+            .post(format!("{}://{}/api/sql", self.scheme, self.http))
             .json(&serde_json::json!({"sql": sql}))
             .send()
             .await
@@ -301,7 +348,7 @@ impl Server {
     pub async fn metric(&self, name: &str) -> f64 {
         let text = self
             .client
-            .get(format!("http://{}/metrics", self.http))
+            .get(format!("{}://{}/metrics", self.scheme, self.http))
             .send()
             .await
             .expect("GET /metrics")
@@ -342,9 +389,15 @@ pub fn vigil(args: &[&str]) -> (bool, String, String) {
 /// Runs `vigil` expecting it to exit by itself within `timeout` (a start-up
 /// that must fail); a process still running then is killed and fails the test.
 pub fn vigil_with_timeout(args: &[&str], timeout: Duration) -> (bool, String, String) {
+    vigil_env(args, &[], timeout)
+}
+
+/// [`vigil_with_timeout`] with extra environment variables (a `VIGIL_FAILPOINT`).
+pub fn vigil_env(args: &[&str], env: &[(&str, &str)], timeout: Duration) -> (bool, String, String) {
     let mut child = Command::new(vigil_bin())
         .args(args)
         .env("VIGIL_LOG", "warn")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -378,9 +431,15 @@ pub fn captures_dir() -> PathBuf {
 
 /// Runs a Python helper from tests/python; panics with its output on failure.
 pub fn python(script: &str, args: &[&str]) -> String {
+    python_env(script, args, &[])
+}
+
+/// [`python`] with extra environment variables.
+pub fn python_env(script: &str, args: &[&str], env: &[(&str, &str)]) -> String {
     let out = Command::new("python3")
         .arg(repo_root().join("tests/python").join(script))
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .expect("python3");
     assert!(

@@ -17,3 +17,5 @@ mod otlp_clients;
 mod pg;
 mod restart;
 mod scenarios;
+mod slow_clients;
+mod tls;

@@ -11,6 +11,16 @@ pub(crate) fn psql(
     password: Option<&str>,
     script: &str,
 ) -> (bool, String, String) {
+    psql_env(server, password, &[], script)
+}
+
+/// [`psql`] with extra libpq environment (`PGSSLMODE`, `PGSSLROOTCERT`, …).
+pub(crate) fn psql_env(
+    server: &Server,
+    password: Option<&str>,
+    env: &[(&str, &str)],
+    script: &str,
+) -> (bool, String, String) {
     let (host, port) = server.pg.rsplit_once(':').expect("host:port");
     let mut cmd = Command::new("psql");
     cmd.args(["-h", host, "-p", port, "-U", "responder", "-d", "vigil"])
@@ -28,6 +38,7 @@ pub(crate) fn psql(
         ])
         .env("PGCONNECT_TIMEOUT", "10")
         .env_remove("PGPASSWORD")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

@@ -315,7 +315,7 @@ async fn the_default_relative_data_dir_serves_flushed_files_after_a_restart() {
         assert!(child.0.wait().unwrap().success(), "a clean stop exits 0");
         let _ = std::fs::remove_file(tmp.path().join("addrs.json"));
     };
-    let client = reqwest::Client::new();
+    let client = crate::harness::http_client().build().expect("client");
     let child = serve();
     let a = addrs().await;
     let r = client

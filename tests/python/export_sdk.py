@@ -49,8 +49,11 @@ def main():
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
         from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
 
-        span_exp = OTLPSpanExporter(endpoint=a.endpoint, insecure=True, headers=headers)
-        log_exp = OTLPLogExporter(endpoint=a.endpoint, insecure=True, headers=headers)
+        # https:// takes the CA (and a client certificate) from OTEL_EXPORTER_OTLP_CERTIFICATE,
+        # OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and OTEL_EXPORTER_OTLP_CLIENT_KEY, as in production
+        insecure = a.endpoint.startswith("http://")
+        span_exp = OTLPSpanExporter(endpoint=a.endpoint, insecure=insecure, headers=headers)
+        log_exp = OTLPLogExporter(endpoint=a.endpoint, insecure=insecure, headers=headers)
     else:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter

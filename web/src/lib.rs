@@ -44,17 +44,17 @@ pub struct AppState {
 /// Where agents send telemetry to this server (the dashboard's set-up snippets).
 #[derive(Debug, Clone)]
 pub struct Endpoints {
-    /// OTLP/HTTP, `host:port`.
+    /// OTLP/HTTP base URL, `http://host:port` (`https://` with TLS).
     pub otlp_http: String,
-    /// OTLP/gRPC, `host:port`.
+    /// OTLP/gRPC base URL, `http://host:port` (`https://` with TLS).
     pub otlp_grpc: String,
 }
 
 impl Default for Endpoints {
     fn default() -> Self {
         Endpoints {
-            otlp_http: "127.0.0.1:4318".into(),
-            otlp_grpc: "127.0.0.1:4317".into(),
+            otlp_http: "http://127.0.0.1:4318".into(),
+            otlp_grpc: "http://127.0.0.1:4317".into(),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! OTLP/gRPC: the three `Export` methods over one tonic server (port 4317).
+//! OTLP/gRPC: the three `Export` methods as tonic routes (port 4317), served
+//! by the binary's connection layer like every other listener.
 //!
 //! The services are written out here rather than taken from the generated
 //! servers, for one reason: the generated ones decode the message with prost
@@ -12,7 +13,6 @@ use std::convert::Infallible;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
@@ -205,7 +205,11 @@ pub fn routes(collector: Arc<Collector>, tokens: Tokens) -> tonic::service::Rout
         let collector = Arc::clone(&collector);
         move |mut req: Request<()>| -> Result<Request<()>, Status> {
             let authorization = req.metadata().get("authorization").map(|v| v.as_bytes());
-            let peer = req.remote_addr().map(|a| a.ip());
+            // set by the connection layer that serves these routes, as for OTLP/HTTP
+            let peer = req
+                .extensions()
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip());
             if let Err(e) = tokens.check(Access::Ingest, authorization, peer) {
                 let e = Error::Auth(e);
                 collector.count_error(&e);
@@ -232,22 +236,4 @@ pub fn routes(collector: Arc<Collector>, tokens: Tokens) -> tonic::service::Rout
     tonic::service::Routes::new(service::<Traces, _>(&collector, gate.clone()))
         .add_service(service::<Logs, _>(&collector, gate.clone()))
         .add_service(service::<Metrics, _>(&collector, gate))
-}
-
-/// Serves gRPC on `listener` until `shutdown` resolves; in-flight calls finish.
-pub async fn serve(
-    routes: tonic::service::Routes,
-    listener: tokio::net::TcpListener,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Result<(), tonic::transport::Error> {
-    let incoming = tokio_stream_from(listener);
-    tonic::transport::Server::builder()
-        .http2_keepalive_interval(Some(Duration::from_secs(30)))
-        .add_routes(routes)
-        .serve_with_incoming_shutdown(incoming, shutdown)
-        .await
-}
-
-fn tokio_stream_from(listener: tokio::net::TcpListener) -> tonic::transport::server::TcpIncoming {
-    tonic::transport::server::TcpIncoming::from(listener)
 }

@@ -41,12 +41,12 @@ impl Setup {
         Setup {
             codex: format!(
                 "# ~/.codex/config.toml\n[otel]\nlog_user_prompt = true\n\
-                 exporter = {{ otlp-http = {{ endpoint = \"http://{http}/v1/logs\", protocol = \"json\"{codex_headers} }} }}\n\
-                 trace_exporter = {{ otlp-http = {{ endpoint = \"http://{http}/v1/traces\", protocol = \"json\"{codex_headers} }} }}"
+                 exporter = {{ otlp-http = {{ endpoint = \"{http}/v1/logs\", protocol = \"json\"{codex_headers} }} }}\n\
+                 trace_exporter = {{ otlp-http = {{ endpoint = \"{http}/v1/traces\", protocol = \"json\"{codex_headers} }} }}"
             ),
             claude: format!(
                 "CLAUDE_CODE_ENABLE_TELEMETRY=1\nOTEL_LOGS_EXPORTER=otlp\nOTEL_METRICS_EXPORTER=otlp\n\
-                 OTEL_EXPORTER_OTLP_PROTOCOL=grpc\nOTEL_EXPORTER_OTLP_ENDPOINT=http://{grpc}\n\
+                 OTEL_EXPORTER_OTLP_PROTOCOL=grpc\nOTEL_EXPORTER_OTLP_ENDPOINT={grpc}\n\
                  OTEL_LOG_USER_PROMPTS=1{claude_headers}"
             ),
             token_note: ingest_token,

@@ -21,8 +21,8 @@ async fn app(tokens: Tokens) -> (Router, tempfile::TempDir) {
     let engine = query::QueryEngine::offline(dir.path()).await.unwrap();
     let rules = std::sync::Arc::new(query::detect::RuleSet::defaults());
     let state = AppState::new(engine, tokens, rules).with_endpoints(Endpoints {
-        otlp_http: "127.0.0.1:14318".into(),
-        otlp_grpc: "127.0.0.1:14317".into(),
+        otlp_http: "http://127.0.0.1:14318".into(),
+        otlp_grpc: "http://127.0.0.1:14317".into(),
     });
     (router(state), dir)
 }

@@ -48,66 +48,57 @@ use pgwire::api::{
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::startup::Authentication;
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+pub use pgwire::tokio::TlsAcceptor;
 use pgwire::types::format::FormatOptions;
 use query::QueryEngine;
 use schemas::Status;
 use schemas::auth::{Access, Tokens};
-use tokio::net::TcpListener;
-use tokio::task::JoinSet;
+use tokio::net::TcpStream;
 
 use statement::{Action, Reply, Statements};
 
 /// How long open sessions get to finish at shutdown before they are closed
 /// (psql sessions stay open indefinitely; statements are bounded by the query
 /// timeout anyway).
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
-/// Serves the Postgres protocol on `listener` until `shutdown` resolves, then
-/// stops accepting and closes the sessions (after [`SHUTDOWN_GRACE`]).
-pub async fn serve(
-    listener: TcpListener,
-    engine: QueryEngine,
-    tokens: Tokens,
-    shutdown: impl Future<Output = ()> + Send,
-) -> Result<(), query::Error> {
-    let handlers = Arc::new(Handlers::new(
-        engine.for_postgres(statement::setting).await?,
-        tokens,
-    ));
-    let mut sessions = JoinSet::new();
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            _ = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok((socket, peer)) => {
-                    let handlers = Arc::clone(&handlers);
-                    sessions.spawn(async move {
-                        if let Err(e) = pgwire::tokio::process_socket(socket, None, handlers).await {
-                            tracing::debug!(%peer, error = %e, "Postgres session ended with an error");
-                        }
-                    });
-                }
-                Err(e) => {
-                    // e.g. out of file descriptors: back off instead of spinning
-                    tracing::warn!(error = %e, "accepting a Postgres connection failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            },
-            Some(_) = sessions.join_next(), if !sessions.is_empty() => {}
+/// The Postgres protocol over the query engine, for the connections the
+/// binary's connection layer accepts (which caps them and stops accepting at
+/// shutdown).
+#[derive(Clone)]
+pub struct PgServer {
+    handlers: Arc<Handlers>,
+}
+
+impl PgServer {
+    /// With `require_tls`, clients must start TLS (the connections are then
+    /// served with an acceptor).
+    pub async fn new(
+        engine: QueryEngine,
+        tokens: Tokens,
+        require_tls: bool,
+    ) -> Result<Self, query::Error> {
+        let handlers = Handlers::new(
+            engine.for_postgres(statement::setting).await?,
+            tokens,
+            require_tls,
+        );
+        Ok(PgServer {
+            handlers: Arc::new(handlers),
+        })
+    }
+
+    /// Serves one client until it disconnects. With `tls`, a client's
+    /// `SSLRequest` (and a direct TLS start, ALPN `postgresql`) is answered
+    /// with TLS; without it, with `N`. pgwire closes a client that has not
+    /// finished its start-up within 60 s.
+    pub async fn serve_connection(&self, socket: TcpStream, tls: Option<TlsAcceptor>) {
+        let peer = socket.peer_addr().ok();
+        if let Err(e) = pgwire::tokio::process_socket(socket, tls, Arc::clone(&self.handlers)).await
+        {
+            tracing::debug!(?peer, error = %e, "Postgres session ended with an error");
         }
     }
-    drop(listener);
-    let open = sessions.len();
-    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
-        while sessions.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
-        tracing::info!(open, "closing open Postgres sessions");
-        sessions.shutdown().await;
-    }
-    Ok(())
 }
 
 /// A query error as the client sees it: the SQLSTATE of its status, the
@@ -138,7 +129,7 @@ struct Handlers {
 }
 
 impl Handlers {
-    fn new(engine: QueryEngine, tokens: Tokens) -> Self {
+    fn new(engine: QueryEngine, tokens: Tokens, require_tls: bool) -> Self {
         let statements = Arc::new(Statements::default());
         let mut params = DefaultServerParameterProvider::default();
         params.server_version = statement::SERVER_VERSION.to_string();
@@ -153,7 +144,11 @@ impl Handlers {
                 engine,
                 statements,
             }),
-            startup: Arc::new(Startup { tokens, params }),
+            startup: Arc::new(Startup {
+                tokens,
+                require_tls,
+                params,
+            }),
         }
     }
 }
@@ -175,6 +170,9 @@ impl PgWireServerHandlers for Handlers {
 /// Trust without a token; with one, the token is the password (cleartext).
 struct Startup {
     tokens: Tokens,
+    /// With TLS configured, a client that did not ask for it is refused
+    /// (pgwire itself would carry on in plain text).
+    require_tls: bool,
     params: DefaultServerParameterProvider,
 }
 
@@ -192,6 +190,14 @@ impl StartupHandler for Startup {
     {
         match message {
             PgWireFrontendMessage::Startup(ref startup) => {
+                if self.require_tls && !client.is_secure() {
+                    return Err(PgWireError::UserError(Box::new(error_info(
+                        "FATAL",
+                        Status::Unauthenticated,
+                        "this server accepts TLS connections only (sslmode=require or stricter)"
+                            .to_string(),
+                    ))));
+                }
                 protocol_negotiation(client, startup).await?;
                 save_startup_parameters_to_metadata(client, startup);
                 if self.tokens.required(Access::Read) {
