@@ -67,19 +67,11 @@ async fn valid_roundtrip(server: &Server, marker: &str) {
 }
 
 async fn error_count(server: &Server, error_type: &str) -> u64 {
-    let text = server
-        .client
-        .get(format!("http://{}/metrics", server.http))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let needle = format!("vigil_intake_errors_total{{error_type=\"{error_type}\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&needle))
-        .map_or(0, |v| v.parse().unwrap())
+    server
+        .metric(&format!(
+            "vigil_intake_errors_total{{error_type=\"{error_type}\"}}"
+        ))
+        .await as u64
 }
 
 /// Sends `body` and asserts the status and that a valid request before and after survives.

@@ -51,6 +51,28 @@ async fn until_closed(stream: &mut TcpStream, limit: Duration) -> Duration {
     }
 }
 
+/// Sends `head`, then `pad` a byte every 50 ms, over and over, until the server
+/// closes the connection (at most 10 s); what it answered and when it closed.
+async fn trickle(addr: &str, head: &[u8], pad: &'static [u8]) -> (Duration, Vec<u8>) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(head).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let sender = tokio::spawn(async move {
+        for b in pad.iter().cycle().take(4096) {
+            if writer.write_all(&[*b]).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), reader.read_to_end(&mut answer)).await;
+    let took = started.elapsed();
+    sender.abort();
+    (took, answer)
+}
+
 async fn closed(server: &Server, listener: &str, reason: &str) -> f64 {
     server
         .metric(&format!(
@@ -91,23 +113,12 @@ async fn a_connection_that_says_nothing_or_trickles_its_headers_is_closed_at_its
     }
 
     // slowloris: a header byte every 50 ms never completes the header block
-    let mut slow = TcpStream::connect(&server.otlp_http).await.unwrap();
-    slow.write_all(b"POST /v1/logs HTTP/1.1\r\nHost: vigil\r\n")
-        .await
-        .unwrap();
-    let (mut reader, mut writer) = slow.into_split();
-    let trickle = tokio::spawn(async move {
-        for b in b"X-Padding: ".iter().cycle().take(400) {
-            if writer.write_all(&[*b]).await.is_err() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    });
-    let started = Instant::now();
-    let mut answer = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(10), reader.read_to_end(&mut answer)).await;
-    let took = started.elapsed();
+    let (took, answer) = trickle(
+        &server.otlp_http,
+        b"POST /v1/logs HTTP/1.1\r\nHost: vigil\r\n",
+        b"X-Padding: ",
+    )
+    .await;
     assert!(
         took >= Duration::from_millis(900) && took < Duration::from_secs(5),
         "trickled headers were cut off after {took:?}, not at --header-timeout 1s"
@@ -118,7 +129,6 @@ async fn a_connection_that_says_nothing_or_trickles_its_headers_is_closed_at_its
         "{}",
         String::from_utf8_lossy(&answer)
     );
-    trickle.abort();
     served(&server).await;
     assert_eq!(server.count("SELECT count(*) FROM otlp_logs").await, 2);
 }
@@ -128,25 +138,12 @@ async fn a_body_trickled_a_byte_at_a_time_is_answered_408_and_a_grpc_call_that_n
     let server = Server::start_with(LIMITS).await;
 
     // HTTP/1.1: 4 KiB announced, a byte every 50 ms (each read is quick, the whole is not)
-    let mut slow = TcpStream::connect(&server.otlp_http).await.unwrap();
-    slow.write_all(
+    let (took, answer) = trickle(
+        &server.otlp_http,
         b"POST /v1/logs HTTP/1.1\r\nHost: vigil\r\nContent-Type: application/json\r\nContent-Length: 4096\r\n\r\n",
+        b" ",
     )
-    .await
-    .unwrap();
-    let (mut reader, mut writer) = slow.into_split();
-    let trickle = tokio::spawn(async move {
-        for _ in 0..4096 {
-            if writer.write_all(b" ").await.is_err() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    });
-    let started = Instant::now();
-    let mut answer = Vec::new();
-    let _ = tokio::time::timeout(Duration::from_secs(10), reader.read_to_end(&mut answer)).await;
-    let took = started.elapsed();
+    .await;
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(
@@ -157,7 +154,6 @@ async fn a_body_trickled_a_byte_at_a_time_is_answered_408_and_a_grpc_call_that_n
         took >= Duration::from_millis(1900) && took < Duration::from_secs(6),
         "answered after {took:?}, not at --body-timeout 2s"
     );
-    trickle.abort();
 
     // gRPC: a call whose message never finishes arriving
     let tcp = TcpStream::connect(&server.grpc).await.unwrap();
