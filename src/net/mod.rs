@@ -379,6 +379,8 @@ impl HttpListener {
                             }
                         }
                     }
+                    // under way until its answer's head is out: no answer here streams for
+                    // long, and a connection closed gracefully still sends what it began
                     drop(busy);
                     Ok::<_, Infallible>(resp)
                 })
