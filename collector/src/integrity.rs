@@ -11,9 +11,8 @@ use schemas::layout;
 use schemas::tables;
 
 use crate::error::Error;
-use crate::wal::format::{Decoded, SEGMENT_TAG, decode_record};
 use crate::wal::list_segments;
-use crate::wal::replay::valid_record_after;
+use crate::wal::replay::{SegmentEnd, scan_segment};
 
 /// Rows in a Parquet file per its footer, or why the footer cannot be read.
 fn parquet_rows(path: &Path) -> Result<u64, String> {
@@ -198,64 +197,48 @@ fn check_wal(wal_dir: &Path, report: &mut FsckReport) -> Result<(), Error> {
     for (i, (first_seq, path)) in segments.iter().enumerate() {
         let is_last = i + 1 == segments.len();
         let bytes = std::fs::read(path)?;
-        if bytes.len() <= SEGMENT_TAG.len() && SEGMENT_TAG.starts_with(&bytes) {
-            continue; // created, nothing appended
-        }
-        if bytes.len() < SEGMENT_TAG.len() || &bytes[..SEGMENT_TAG.len()] != SEGMENT_TAG {
-            report
-                .problems
-                .push((path.clone(), "not a WAL segment (wrong tag)".into()));
-            expected = None;
-            continue;
+        let scan = scan_segment(&bytes, *first_seq, is_last);
+        let problem = |what: String| (path.clone(), what);
+        match &scan.end {
+            SegmentEnd::Empty => continue, // created, nothing appended
+            SegmentEnd::NotASegment => {
+                report
+                    .problems
+                    .push(problem("not a WAL segment (wrong tag)".into()));
+                expected = None;
+                continue;
+            }
+            _ => {}
         }
         if let Some(e) = expected
             && e != *first_seq
         {
-            report.problems.push((
-                path.clone(),
-                format!("sequence gap: the previous segment ends before {e}, this one begins at {first_seq}"),
-            ));
+            report.problems.push(problem(format!(
+                "sequence gap: the previous segment ends before {e}, this one begins at {first_seq}"
+            )));
         }
-        let mut offset = SEGMENT_TAG.len();
-        let mut next = *first_seq;
-        while offset < bytes.len() {
-            match decode_record(&bytes[offset..]) {
-                Decoded::Record { seq, len, .. } => {
-                    if seq != next {
-                        report.problems.push((
-                            path.clone(),
-                            format!("record at byte {offset} has sequence {seq}, expected {next}"),
-                        ));
-                        break;
-                    }
-                    report.wal_records += 1;
-                    let lo = report.wal_range.map_or(seq, |r| r.0);
-                    report.wal_range = Some((lo, seq));
-                    next = seq + 1;
-                    offset += len;
-                }
-                Decoded::Incomplete | Decoded::Corrupt(_)
-                    if is_last && !valid_record_after(&bytes[offset..], next.saturating_sub(1)) =>
-                {
-                    // a torn final write: never acknowledged, cut at the next start
-                    report.leftovers.push(path.clone());
-                    break;
-                }
-                Decoded::Incomplete => {
-                    report.problems.push((
-                        path.clone(),
-                        format!("truncated record at byte {offset} in a sealed segment"),
-                    ));
-                    break;
-                }
-                Decoded::Corrupt(why) => {
-                    report
-                        .problems
-                        .push((path.clone(), format!("bad record at byte {offset}: {why}")));
-                    break;
-                }
-            }
+        for &(seq, _, _) in &scan.records {
+            report.wal_records += 1;
+            let lo = report.wal_range.map_or(seq, |r| r.0);
+            report.wal_range = Some((lo, seq));
         }
+        match scan.end {
+            SegmentEnd::Whole | SegmentEnd::Empty | SegmentEnd::NotASegment => {}
+            SegmentEnd::OutOfSequence {
+                offset,
+                expected,
+                found,
+            } => report.problems.push(problem(format!(
+                "record at byte {offset} has sequence {found}, expected {expected}"
+            ))),
+            // a torn final write: never acknowledged, cut at the next start
+            SegmentEnd::TornTail { .. } => report.leftovers.push(path.clone()),
+            SegmentEnd::Damaged { reason, .. } => report.problems.push(problem(format!(
+                "{reason}{}",
+                if is_last { "" } else { " in a sealed segment" }
+            ))),
+        }
+        let next = scan.next_seq;
         expected = Some(next);
     }
     Ok(())

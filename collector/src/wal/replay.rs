@@ -43,6 +43,89 @@ pub(crate) fn valid_record_after(rest: &[u8], expected: u64) -> bool {
     })
 }
 
+/// Why reading a segment stopped (see [`scan_segment`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SegmentEnd {
+    /// Every byte after the tag was a record.
+    Whole,
+    /// Created, by a start or a rotation, but nothing appended: at most the tag.
+    Empty,
+    /// The file does not begin with the WAL tag.
+    NotASegment,
+    /// The record at `offset` passed its checksum but has the wrong sequence number.
+    OutOfSequence {
+        offset: usize,
+        expected: u64,
+        found: u64,
+    },
+    /// The last segment ends in a write cut short, with nothing valid after it:
+    /// never acknowledged; start-up cuts it off.
+    TornTail { offset: usize },
+    /// A bad record at `offset` (`reason` names it and the offset): in a sealed
+    /// segment, or in the last one with valid records after it. Acknowledged
+    /// data may be behind it.
+    Damaged { offset: usize, reason: String },
+}
+
+/// The records of one segment, read without changing anything.
+pub(crate) struct SegmentScan<'a> {
+    /// `(seq, byte offset, payload)` of each record before the end.
+    pub records: Vec<(u64, usize, &'a [u8])>,
+    pub end: SegmentEnd,
+    /// The sequence number the record after the last one read would have.
+    pub next_seq: u64,
+}
+
+/// Reads a segment's records from `first_seq` on and says why it stopped:
+/// the one classification of a segment's state that start-up (which repairs)
+/// and `vigil fsck` (which reports) both use.
+pub(crate) fn scan_segment(bytes: &[u8], first_seq: u64, is_last: bool) -> SegmentScan<'_> {
+    let mut scan = SegmentScan {
+        records: Vec::new(),
+        end: SegmentEnd::Whole,
+        next_seq: first_seq,
+    };
+    if bytes.len() <= SEGMENT_TAG.len() && SEGMENT_TAG.starts_with(bytes) {
+        scan.end = SegmentEnd::Empty;
+        return scan;
+    }
+    if bytes.len() < SEGMENT_TAG.len() || &bytes[..SEGMENT_TAG.len()] != SEGMENT_TAG {
+        scan.end = SegmentEnd::NotASegment;
+        return scan;
+    }
+    let mut offset = SEGMENT_TAG.len();
+    while offset < bytes.len() {
+        let bad = match decode_record(&bytes[offset..]) {
+            Decoded::Record { seq, payload, len } => {
+                if seq != scan.next_seq {
+                    scan.end = SegmentEnd::OutOfSequence {
+                        offset,
+                        expected: scan.next_seq,
+                        found: seq,
+                    };
+                    return scan;
+                }
+                scan.records.push((seq, offset, payload));
+                scan.next_seq = seq + 1;
+                offset += len;
+                continue;
+            }
+            Decoded::Incomplete => format!("truncated record at byte {offset}"),
+            Decoded::Corrupt(why) => format!("bad record at byte {offset}: {why}"),
+        };
+        scan.end = if is_last && !valid_record_after(&bytes[offset..], scan.next_seq) {
+            SegmentEnd::TornTail { offset }
+        } else {
+            SegmentEnd::Damaged {
+                offset,
+                reason: bad,
+            }
+        };
+        return scan;
+    }
+    scan
+}
+
 /// Calls `each` for every complete record in sequence order, truncating a torn
 /// tail of the last segment. A damaged segment is moved (the last one: copied)
 /// under `quarantine_root`'s quarantine directory (the data directory's) after
@@ -68,92 +151,77 @@ pub fn read_wal(
         let is_last = i + 1 == segments.len();
         let seg = path.display().to_string();
         let bytes = std::fs::read(path)?;
-        if bytes.len() <= SEGMENT_TAG.len() && SEGMENT_TAG.starts_with(&bytes) {
-            // created (by a start or a rotation) but nothing was appended before the
-            // stop or crash: it holds nothing acknowledged, and the writer creates the
-            // segment it needs afresh
-            tracing::info!(segment = %seg, bytes = bytes.len(), "removing a WAL segment with no records");
-            summary.truncated_bytes += bytes.len() as u64;
-            std::fs::remove_file(path)?;
-            summary.segments -= 1;
-            continue;
+        let scan = scan_segment(&bytes, expected.unwrap_or(*first_seq), is_last);
+        for &(seq, offset, payload) in &scan.records {
+            each(ReplayedRecord {
+                seq,
+                payload: payload.to_vec(),
+            })
+            .map_err(|reason| WalError::Unreplayable {
+                path: seg.clone(),
+                offset: offset as u64,
+                reason,
+            })?;
+            summary.records += 1;
         }
-        if bytes.len() < SEGMENT_TAG.len() || &bytes[..8] != SEGMENT_TAG {
-            let reason = format!("not a WAL segment (tag {:?})", &bytes[..bytes.len().min(8)]);
-            quarantine_segment(data_dir, path, &reason, &mut summary)?;
-            // the next segment starts where its name says
-            expected = None;
-            continue;
-        }
-        let mut offset = SEGMENT_TAG.len();
-        let mut seq_expected = expected.unwrap_or(*first_seq);
-        let mut damaged = false;
-        while offset < bytes.len() {
-            match decode_record(&bytes[offset..]) {
-                Decoded::Record { seq, payload, len } => {
-                    if seq != seq_expected {
-                        return Err(WalError::SequenceGap {
-                            path: seg,
-                            expected: seq_expected,
-                            found: seq,
-                        });
-                    }
-                    each(ReplayedRecord {
-                        seq,
-                        payload: payload.to_vec(),
-                    })
-                    .map_err(|reason| WalError::Unreplayable {
-                        path: seg.clone(),
-                        offset: offset as u64,
-                        reason,
-                    })?;
-                    summary.records += 1;
-                    seq_expected = seq + 1;
-                    offset += len;
-                }
-                Decoded::Incomplete | Decoded::Corrupt(_)
-                    if is_last && !valid_record_after(&bytes[offset..], seq_expected) =>
-                {
-                    let cut = (bytes.len() - offset) as u64;
-                    tracing::warn!(segment = %seg, offset, bytes = cut, "truncating torn WAL tail");
-                    let f = OpenOptions::new().write(true).open(path)?;
-                    f.set_len(offset as u64)?;
-                    f.sync_all()?;
-                    summary.truncated_bytes += cut;
-                    break;
-                }
-                Decoded::Incomplete | Decoded::Corrupt(_) if is_last => {
-                    // damage with acknowledged records after it: keep a copy of the
-                    // whole segment aside, then go on from the last good record
-                    let reason = format!("bad record at byte {offset}, with good records after it");
-                    let copy = quarantine_copy(data_dir, path)?;
-                    tracing::error!(segment = %seg, offset, copy = %copy.display(), "WAL segment damaged in the middle; replayed up to the damage, the whole segment is kept in the quarantine");
-                    summary
-                        .quarantined
-                        .push((copy.display().to_string(), reason));
-                    let f = OpenOptions::new().write(true).open(path)?;
-                    f.set_len(offset as u64)?;
-                    f.sync_all()?;
-                    summary.truncated_bytes += (bytes.len() - offset) as u64;
-                    break;
-                }
-                Decoded::Incomplete | Decoded::Corrupt(_) => {
-                    let reason = match decode_record(&bytes[offset..]) {
-                        Decoded::Corrupt(r) => format!("bad record at byte {offset}: {r}"),
-                        _ => format!("truncated record at byte {offset}"),
-                    };
-                    quarantine_segment(data_dir, path, &reason, &mut summary)?;
-                    damaged = true;
-                    break;
-                }
+        let cut_at = |offset: usize| -> Result<(), WalError> {
+            let f = OpenOptions::new().write(true).open(path)?;
+            f.set_len(offset as u64)?;
+            f.sync_all()?;
+            Ok(())
+        };
+        match scan.end {
+            SegmentEnd::Whole => {}
+            SegmentEnd::Empty => {
+                // it holds nothing acknowledged, and the writer creates the segment it needs afresh
+                tracing::info!(segment = %seg, bytes = bytes.len(), "removing a WAL segment with no records");
+                summary.truncated_bytes += bytes.len() as u64;
+                std::fs::remove_file(path)?;
+                summary.segments -= 1;
+                continue;
+            }
+            SegmentEnd::NotASegment => {
+                let reason = format!("not a WAL segment (tag {:?})", &bytes[..bytes.len().min(8)]);
+                quarantine_segment(data_dir, path, &reason, &mut summary)?;
+                // the next segment starts where its name says
+                expected = None;
+                continue;
+            }
+            SegmentEnd::OutOfSequence {
+                expected, found, ..
+            } => {
+                return Err(WalError::SequenceGap {
+                    path: seg,
+                    expected,
+                    found,
+                });
+            }
+            SegmentEnd::TornTail { offset } => {
+                let cut = (bytes.len() - offset) as u64;
+                tracing::warn!(segment = %seg, offset, bytes = cut, "truncating torn WAL tail");
+                cut_at(offset)?;
+                summary.truncated_bytes += cut;
+            }
+            SegmentEnd::Damaged { offset, reason } if is_last => {
+                // acknowledged records after the damage: keep a copy of the whole
+                // segment aside, then go on from the last good record
+                let reason = format!("{reason}, with good records after it");
+                let copy = quarantine_copy(data_dir, path)?;
+                tracing::error!(segment = %seg, offset, copy = %copy.display(), "WAL segment damaged in the middle; replayed up to the damage, the whole segment is kept in the quarantine");
+                summary
+                    .quarantined
+                    .push((copy.display().to_string(), reason));
+                cut_at(offset)?;
+                summary.truncated_bytes += (bytes.len() - offset) as u64;
+            }
+            SegmentEnd::Damaged { reason, .. } => {
+                quarantine_segment(data_dir, path, &reason, &mut summary)?;
+                expected = None;
+                continue;
             }
         }
-        if damaged {
-            expected = None;
-            continue;
-        }
-        expected = Some(seq_expected);
-        summary.next_seq = seq_expected;
+        expected = Some(scan.next_seq);
+        summary.next_seq = scan.next_seq;
     }
     Ok(summary)
 }
