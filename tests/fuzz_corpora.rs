@@ -96,41 +96,28 @@ mod seeds {
     /// Every OTLP/JSON file of the scenarios and captures, with its signal.
     fn otlp_files() -> Vec<(String, Signal, Vec<u8>)> {
         let mut out = Vec::new();
-        for root in ["fixtures/scenarios", "fixtures/captures"] {
-            let mut dirs: Vec<_> = std::fs::read_dir(repo().join(root))
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .filter(|p| p.is_dir())
-                .collect();
-            dirs.sort();
-            for dir in dirs {
-                let mut files: Vec<_> = std::fs::read_dir(&dir)
-                    .unwrap()
-                    .map(|e| e.unwrap().path())
-                    .collect();
-                files.sort();
-                for f in files {
-                    let name = f.file_name().unwrap().to_string_lossy().to_string();
-                    let signal = if name.ends_with("_traces.json") {
-                        Signal::Traces
-                    } else if name.ends_with("_logs.json") {
-                        Signal::Logs
-                    } else if name.ends_with("_metrics.json") {
-                        Signal::Metrics
-                    } else {
-                        continue;
-                    };
-                    // small seeds keep the fuzzer fast (libFuzzer's -max_len follows them)
-                    if f.metadata().unwrap().len() > 48 * 1024 {
-                        continue;
-                    }
-                    let dir_name = dir.file_name().unwrap().to_string_lossy().to_string();
-                    out.push((
-                        format!("{dir_name}-{name}"),
-                        signal,
-                        std::fs::read(&f).unwrap(),
-                    ));
+        for dir in fixtures::scenarios()
+            .into_iter()
+            .chain(fixtures::captures())
+        {
+            let dir_name = dir.file_name().unwrap().to_string_lossy().to_string();
+            for m in fixtures::manifest(&dir).unwrap() {
+                let (Some(signal), true) = (
+                    Signal::from_otlp_http_path(&m.path),
+                    m.content_type.starts_with("application/json"),
+                ) else {
+                    continue;
+                };
+                let f = dir.join(&m.file);
+                // small seeds keep the fuzzer fast (libFuzzer's -max_len follows them)
+                if f.metadata().unwrap().len() > 48 * 1024 {
+                    continue;
                 }
+                out.push((
+                    format!("{dir_name}-{}", m.file),
+                    signal,
+                    std::fs::read(&f).unwrap(),
+                ));
             }
         }
         out

@@ -521,11 +521,7 @@ mod tests {
         let mut seq = 0;
         for dir in dirs {
             for m in fixtures::manifest(&dir).unwrap() {
-                let signal = match m.path.as_str() {
-                    "/v1/traces" => Signal::Traces,
-                    "/v1/logs" => Signal::Logs,
-                    _ => Signal::Metrics,
-                };
+                let signal = Signal::from_otlp_http_path(&m.path).expect("an OTLP path");
                 let body = std::fs::read(dir.join(&m.file)).unwrap();
                 let req = ExportRequest::decode_json(signal, &body).unwrap();
                 seq += 1;

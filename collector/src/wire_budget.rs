@@ -352,22 +352,11 @@ mod tests {
 
     #[test]
     fn real_requests_fit_in_eight_times_their_size() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/captures");
         let mut checked = 0;
-        for capture in std::fs::read_dir(&dir).unwrap() {
-            let capture = capture.unwrap().path();
-            if !capture.is_dir() {
-                continue;
-            }
-            for f in std::fs::read_dir(&capture).unwrap() {
-                let f = f.unwrap().path();
-                let name = f.file_name().unwrap().to_string_lossy().to_string();
-                let signal = match name.rsplit_once('_').map(|(_, s)| s) {
-                    Some("traces.json") => Signal::Traces,
-                    Some("logs.json") => Signal::Logs,
-                    Some("metrics.json") => Signal::Metrics,
-                    _ => continue,
-                };
+        for capture in fixtures::captures() {
+            for m in fixtures::manifest(&capture).unwrap() {
+                let signal = Signal::from_otlp_http_path(&m.path).expect("an OTLP path");
+                let (name, f) = (&m.file, capture.join(&m.file));
                 let json = std::fs::read(&f).unwrap();
                 assert_eq!(check_json(&json, 8 * json.len()), Ok(()), "{name} as JSON");
                 let proto = ExportRequest::decode_json(signal, &json)

@@ -52,9 +52,15 @@ pub fn router(collector: Arc<Collector>, tokens: Tokens) -> Router {
     let state = HttpState { collector, tokens };
     // layers run outside in: the token first, then admission, both before the body is read
     Router::new()
-        .route("/v1/traces", post(export_signal::<TRACES>))
-        .route("/v1/logs", post(export_signal::<LOGS>))
-        .route("/v1/metrics", post(export_signal::<METRICS>))
+        .route(
+            Signal::Traces.otlp_http_path(),
+            post(export_signal::<TRACES>),
+        )
+        .route(Signal::Logs.otlp_http_path(), post(export_signal::<LOGS>))
+        .route(
+            Signal::Metrics.otlp_http_path(),
+            post(export_signal::<METRICS>),
+        )
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), admit))
         .layer(middleware::from_fn_with_state(state.clone(), authorize))

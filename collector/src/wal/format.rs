@@ -122,6 +122,20 @@ impl Signal {
             Signal::Metrics => "metrics",
         }
     }
+    /// The OTLP/HTTP path its export is sent to.
+    pub fn otlp_http_path(self) -> &'static str {
+        match self {
+            Signal::Traces => "/v1/traces",
+            Signal::Logs => "/v1/logs",
+            Signal::Metrics => "/v1/metrics",
+        }
+    }
+    /// The signal of an OTLP/HTTP export path (a recorded request's `path`).
+    pub fn from_otlp_http_path(path: &str) -> Option<Self> {
+        [Signal::Traces, Signal::Logs, Signal::Metrics]
+            .into_iter()
+            .find(|s| s.otlp_http_path() == path)
+    }
 }
 
 /// The first byte of a record that carries rows of a derived table (see
