@@ -180,6 +180,9 @@ struct Word {
     text: String,
     /// any quoting: then it is no reserved word, and a here-doc body is literal
     quoted: bool,
+    /// where in `text` the first quoted part begins: `A=1` is an assignment,
+    /// `'A=1'` and `"A"=1` are not (the `=` must come before any quoting)
+    quoted_from: Option<usize>,
     /// contains an expansion: `$x`, `${x}`, `$(…)`, `` `…` ``, `<(…)`
     dynamic: bool,
     /// contains something besides expansions
@@ -189,6 +192,18 @@ struct Word {
 }
 
 impl Word {
+    fn quote(&mut self) {
+        self.quoted = true;
+        self.quoted_from.get_or_insert(self.text.len());
+    }
+    /// `NAME=value` as the shell reads it before a command (the value may be quoted).
+    fn is_assignment(&self) -> bool {
+        names_a_variable(&self.text)
+            && self
+                .text
+                .find('=')
+                .is_some_and(|eq| self.quoted_from.is_none_or(|q| eq < q))
+    }
     fn lit(&mut self, s: &str) {
         if !s.is_empty() {
             self.text.push_str(s);
@@ -563,7 +578,7 @@ impl<'a> Lexer<'a> {
                 }
                 _ if is_meta(c) => break,
                 b'\'' => {
-                    w.quoted = true;
+                    w.quote();
                     self.pos += 1;
                     let start = self.pos;
                     while self.peek(0).is_some_and(|c| c != b'\'') {
@@ -575,12 +590,12 @@ impl<'a> Lexer<'a> {
                     }
                 }
                 b'"' => {
-                    w.quoted = true;
+                    w.quote();
                     self.pos += 1;
                     self.dquoted(&mut w, true);
                 }
                 b'\\' => {
-                    w.quoted = true;
+                    w.quote();
                     self.pos += 1;
                     match self.s[self.pos..].chars().next() {
                         Some('\n') => self.pos += 1,
@@ -688,7 +703,7 @@ impl<'a> Lexer<'a> {
 
     /// After `$'`.
     fn ansi_c(&mut self, w: &mut Word) {
-        w.quoted = true;
+        w.quote();
         while let Some(c) = self.peek(0) {
             match c {
                 b'\'' => {
@@ -921,11 +936,14 @@ struct Arg {
     dynamic: bool,
     /// nothing but expansions (`"$f"`, `$(…)`), or an `xargs`/`find` placeholder
     opaque: bool,
+    /// a `NAME=value` the shell itself assigns (see [`Word::is_assignment`])
+    assignment: bool,
 }
 
 impl From<Word> for Arg {
     fn from(w: Word) -> Self {
         Arg {
+            assignment: !(w.dynamic && !w.literal) && w.is_assignment(),
             opaque: w.dynamic && !w.literal,
             dynamic: w.dynamic,
             text: w.text,
@@ -1578,11 +1596,11 @@ fn request_item_file(t: &str) -> Option<&str> {
     (!file.is_empty()).then_some(file)
 }
 
-fn is_assignment(a: &Arg) -> bool {
-    !a.opaque
-        && a.text
-            .split_once('=')
-            .is_some_and(|(n, _)| is_name(n.strip_suffix('+').unwrap_or(n)))
+/// `NAME=…` or `NAME+=…` by its text alone, as `env` and `sudo` read their
+/// arguments (after the shell removed the quotes).
+fn names_a_variable(text: &str) -> bool {
+    text.split_once('=')
+        .is_some_and(|(n, _)| is_name(n.strip_suffix('+').unwrap_or(n)))
 }
 
 fn path_ok(t: &str, opaque: bool) -> bool {
@@ -1725,10 +1743,19 @@ impl Walk {
     /// when the wrapper was handled here.
     fn unwrap(&mut self, argv: &[Arg], depth: usize, stdin: Option<&str>) -> Option<usize> {
         let mut i = 0;
+        // before the command the shell assigns; after `env`, `sudo`, … the wrapper does
+        let mut by_the_shell = true;
         loop {
-            while argv.get(i).is_some_and(is_assignment) {
+            while argv.get(i).is_some_and(|a| {
+                if by_the_shell {
+                    a.assignment
+                } else {
+                    !a.opaque && names_a_variable(&a.text)
+                }
+            }) {
                 i += 1;
             }
+            by_the_shell = false;
             let w = argv.get(i)?;
             if w.opaque {
                 return Some(i);
@@ -2778,6 +2805,7 @@ impl Walk {
                 text: ".".to_string(),
                 dynamic: false,
                 opaque: false,
+                assignment: false,
             }];
             &dot[..]
         };
@@ -3370,6 +3398,19 @@ mod tests {
         assert_eq!(
             simple_commands(&shell_join(&["fi", "x"])),
             vec![vec!["fi", "x"]]
+        );
+        // a quoted `NAME=` is a command word, not an assignment (found by fuzzing)
+        for argv in [vec!["A=1", "ls"], vec!["a=b c"], vec!["x=1'y", "z"]] {
+            assert_eq!(simple_commands(&shell_join(&argv)), vec![argv.clone()]);
+        }
+        assert_eq!(simple_commands("A=1 ls"), vec![vec!["ls"]]);
+        assert_eq!(simple_commands("A=\"x y\" ls"), vec![vec!["ls"]]);
+        assert_eq!(simple_commands("\"A\"=1 ls"), vec![vec!["A=1", "ls"]]);
+        assert_eq!(simple_commands("A\\=1 ls"), vec![vec!["A=1", "ls"]]);
+        // `env` and `sudo` take a quoted `NAME=value` as an assignment too
+        assert_eq!(
+            simple_commands("env 'A=1' rm -rf /tmp/x"),
+            vec![vec!["rm", "-rf", "/tmp/x"]]
         );
         assert_eq!(
             command_from_argv(&["/bin/bash", "-lc", "ls -la | head"]),
