@@ -96,12 +96,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     );
     let scheme = if tls.is_some() { "https" } else { "http" };
     let api = web::router(
-        web::AppState::new(engine.clone(), tokens.clone(), Arc::clone(&rules)).with_endpoints(
-            web::Endpoints {
+        web::AppState::new(engine.clone(), tokens.clone(), Arc::clone(&rules))
+            .with_endpoints(web::Endpoints {
                 otlp_http: format!("{scheme}://{}", otlp_http_listener.local_addr()?),
                 otlp_grpc: format!("{scheme}://{}", grpc_listener.local_addr()?),
-            },
-        ),
+            })
+            .with_secure_cookies(tls.is_some()),
     )
     .merge(otlp_http::admin_router(Arc::clone(&collector)));
     let otlp = otlp_http::router(Arc::clone(&collector), tokens.clone());

@@ -39,6 +39,8 @@ pub struct AppState {
     endpoints: Endpoints,
     clock: Arc<dyn Clock>,
     logins: Arc<dashboard::Logins>,
+    /// served over TLS: the dashboard's cookies are `Secure`
+    secure_cookies: bool,
 }
 
 /// Where agents send telemetry to this server (the dashboard's set-up snippets).
@@ -68,7 +70,14 @@ impl AppState {
             endpoints: Endpoints::default(),
             clock: Arc::new(SystemClock),
             logins: Arc::default(),
+            secure_cookies: false,
         }
+    }
+
+    /// The dashboard is served over TLS: its cookies say `Secure`.
+    pub fn with_secure_cookies(mut self, secure: bool) -> Self {
+        self.secure_cookies = secure;
+        self
     }
 
     pub fn with_endpoints(mut self, endpoints: Endpoints) -> Self {

@@ -125,11 +125,13 @@ pub(crate) fn equal_secrets(a: &str, b: &str) -> bool {
 }
 
 /// A `Set-Cookie` value for the dashboard: `HttpOnly`, `SameSite=Strict`,
-/// the whole site; `max_age` 0 clears it.
-pub(crate) fn set_cookie(name: &str, value: &str, max_age: Duration) -> String {
+/// the whole site, and `Secure` when the dashboard is served over TLS (the
+/// browser then never sends it in clear); `max_age` 0 clears it.
+pub(crate) fn set_cookie(name: &str, value: &str, max_age: Duration, secure: bool) -> String {
     format!(
-        "{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
-        max_age.as_secs()
+        "{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        max_age.as_secs(),
+        if secure { "; Secure" } else { "" }
     )
 }
 

@@ -269,10 +269,15 @@ async fn login_form(
     if !state.tokens.required(Access::Read) {
         return Redirect::to(&next).into_response();
     }
-    login_page(next, None, StatusCode::OK)
+    login_page(next, None, StatusCode::OK, state.secure_cookies)
 }
 
-fn login_page(next: String, error: Option<String>, status: StatusCode) -> Response {
+fn login_page(
+    next: String,
+    error: Option<String>,
+    status: StatusCode,
+    secure_cookies: bool,
+) -> Response {
     let csrf = auth::random_token();
     let page = LoginPage {
         chrome: Chrome::new("login", &Viewer::default()),
@@ -285,6 +290,7 @@ fn login_page(next: String, error: Option<String>, status: StatusCode) -> Respon
         auth::CSRF_COOKIE,
         &csrf,
         std::time::Duration::from_secs(3600),
+        secure_cookies,
     )) {
         resp.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -313,6 +319,7 @@ async fn login(
             next,
             Some("The form expired or came from another site; please try again.".into()),
             StatusCode::FORBIDDEN,
+            state.secure_cookies,
         );
     }
     if !state.tokens.required(Access::Read) {
@@ -325,7 +332,12 @@ async fn login(
         Ok(()) => {}
         Err(e @ schemas::auth::AuthError::TooManyAttempts { .. }) => {
             tracing::warn!(peer = ?peer, "dashboard login refused: too many failed attempts");
-            return login_page(next, Some(format!("{e}.")), StatusCode::TOO_MANY_REQUESTS);
+            return login_page(
+                next,
+                Some(format!("{e}.")),
+                StatusCode::TOO_MANY_REQUESTS,
+                state.secure_cookies,
+            );
         }
         Err(_) => {
             tracing::warn!(peer = ?peer, "dashboard login with a wrong token");
@@ -333,6 +345,7 @@ async fn login(
                 next,
                 Some("That token is not valid for reading.".into()),
                 StatusCode::UNAUTHORIZED,
+                state.secure_cookies,
             );
         }
     }
@@ -340,8 +353,18 @@ async fn login(
     let mut resp = Redirect::to(&next).into_response();
     let h = resp.headers_mut();
     for cookie in [
-        auth::set_cookie(auth::LOGIN_COOKIE, &id, auth::LOGIN_TTL),
-        auth::set_cookie(auth::CSRF_COOKIE, "", std::time::Duration::ZERO),
+        auth::set_cookie(
+            auth::LOGIN_COOKIE,
+            &id,
+            auth::LOGIN_TTL,
+            state.secure_cookies,
+        ),
+        auth::set_cookie(
+            auth::CSRF_COOKIE,
+            "",
+            std::time::Duration::ZERO,
+            state.secure_cookies,
+        ),
     ] {
         if let Ok(v) = HeaderValue::from_str(&cookie) {
             h.append(header::SET_COOKIE, v);
@@ -381,6 +404,7 @@ async fn logout(
         auth::LOGIN_COOKIE,
         "",
         std::time::Duration::ZERO,
+        state.secure_cookies,
     )) {
         resp.headers_mut().append(header::SET_COOKIE, v);
     }

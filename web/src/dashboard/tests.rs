@@ -41,6 +41,21 @@ async fn send(app: &Router, req: Request<Body>) -> Answer {
     }
 }
 
+#[tokio::test]
+async fn over_tls_the_dashboard_cookies_are_secure() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("tables")).unwrap();
+    let engine = query::QueryEngine::offline(dir.path()).await.unwrap();
+    let rules = std::sync::Arc::new(query::detect::RuleSet::defaults());
+    let tokens = Tokens::new(Some("ingest-t"), Some("read-t"));
+    let app = router(AppState::new(engine, tokens, rules).with_secure_cookies(true));
+    let a = get(&app, "/login", None).await;
+    assert_eq!(a.status, StatusCode::OK);
+    let csrf = set_cookie(&a, "vigil_csrf").expect("csrf cookie");
+    assert!(csrf.ends_with("; Secure"), "{csrf}");
+    assert!(csrf.contains("HttpOnly; SameSite=Strict"), "{csrf}");
+}
+
 async fn get(app: &Router, uri: &str, cookie: Option<&str>) -> Answer {
     let mut req = Request::get(uri);
     if let Some(c) = cookie {
@@ -356,6 +371,8 @@ async fn with_a_token_the_dashboard_asks_for_it_once_and_logs_out() {
     for attr in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
         assert!(login_set.contains(attr), "{login_set} lacks {attr}");
     }
+    // plain HTTP: a Secure cookie would never come back
+    assert!(!login_set.contains("Secure"), "{login_set}");
     let login = format!("vigil_login={}", cookie_value(login_set));
 
     let page = get(&app, "/sessions?q=x", Some(&login)).await;
