@@ -942,9 +942,10 @@ struct Arg {
 
 impl From<Word> for Arg {
     fn from(w: Word) -> Self {
+        let opaque = w.dynamic && !w.literal;
         Arg {
-            assignment: !(w.dynamic && !w.literal) && w.is_assignment(),
-            opaque: w.dynamic && !w.literal,
+            assignment: !opaque && w.is_assignment(),
+            opaque,
             dynamic: w.dynamic,
             text: w.text,
         }
