@@ -3035,9 +3035,12 @@ impl Walk {
         }
         for (i, _) in code.match_indices("://") {
             let head = &code[..i];
+            // after the last character that is not a scheme letter, which may be wider than a byte
             let from = head
-                .rfind(|c: char| !c.is_ascii_alphanumeric())
-                .map_or(0, |k| k + 1);
+                .char_indices()
+                .rev()
+                .find(|(_, c)| !c.is_ascii_alphanumeric())
+                .map_or(0, |(k, c)| k + c.len_utf8());
             let scheme = &head[from..];
             if !["http", "https", "ws", "wss", "ftp"]
                 .iter()
