@@ -16,6 +16,11 @@ pub enum Error {
     Timeout(std::time::Duration),
     #[error("the statement needs more memory than the query memory limit allows: {0}")]
     TooLarge(String),
+    /// The parser gave up on the statement (see `parse.rs`).
+    #[error(
+        "the statement is too complex to parse; simplify it (e.g. fewer chained subscripts or nested parentheses)"
+    )]
+    TooComplex,
     #[error("query engine: {0}")]
     Engine(#[source] datafusion::error::DataFusionError),
     #[error("Arrow: {0}")]
@@ -51,6 +56,7 @@ impl Error {
             Error::NoDataDir(_) => Status::NotFound,
             Error::Timeout(_) => Status::Timeout,
             Error::TooLarge(_) => Status::QueryTooLarge,
+            Error::TooComplex => Status::StatementTooComplex,
             Error::Rules(_) => Status::InvalidArgument,
             Error::Engine(_) | Error::Arrow(_) | Error::Io(_) | Error::Internal(_) => {
                 Status::Internal

@@ -16,6 +16,7 @@ pub mod check;
 pub mod detect;
 pub mod error;
 pub mod format;
+mod parse;
 mod postgres;
 mod store;
 mod summaries;
@@ -36,6 +37,7 @@ use schemas::{FixedStore, StoreSnapshot, StoreState};
 
 pub use catalog::QueryLimits;
 pub use error::Error;
+pub use parse::{DEFAULT_RECURSION_LIMIT, check_postgres, parse_datafusion_statements};
 pub use postgres::PostgresSettings;
 
 /// Rows and their schema.
@@ -255,7 +257,10 @@ impl QueryEngine {
     }
 
     async fn plan(ctx: &SessionContext, sql: &str) -> Result<LogicalPlan, Error> {
-        let plan = ctx.state().create_logical_plan(sql).await?;
+        let state = ctx.state();
+        let recursion_limit = state.config_options().sql_parser.recursion_limit.get();
+        let statement = parse::parse_statement(sql, recursion_limit)?;
+        let plan = state.statement_to_plan(statement).await?;
         check_read_only(&plan)?;
         Ok(plan)
     }

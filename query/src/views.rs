@@ -244,21 +244,29 @@ fn findings_sql() -> String {
     )
 }
 
+/// Every view's `CREATE VIEW` statement, each after the views it reads.
+pub(crate) fn definitions() -> Vec<String> {
+    let mut all = vec![agent_events_sql(), findings_sql()];
+    all.extend(
+        [
+            AGENT_ACTIONS,
+            SESSIONS,
+            DENIED_ACTIONS,
+            SILENT_COMMANDS,
+            PLAN_UPDATES,
+            FILES_READ_BEFORE_CHANGE,
+            READS_BEFORE_WRITES,
+            DENIED_ATTEMPTS,
+            PLAN_EVOLUTION,
+        ]
+        .map(String::from),
+    );
+    all
+}
+
 pub async fn register(ctx: &SessionContext) -> Result<(), Error> {
-    ctx.sql(&agent_events_sql()).await?;
-    ctx.sql(&findings_sql()).await?;
-    for sql in [
-        AGENT_ACTIONS,
-        SESSIONS,
-        DENIED_ACTIONS,
-        SILENT_COMMANDS,
-        PLAN_UPDATES,
-        FILES_READ_BEFORE_CHANGE,
-        READS_BEFORE_WRITES,
-        DENIED_ATTEMPTS,
-        PLAN_EVOLUTION,
-    ] {
-        ctx.sql(sql).await?;
+    for sql in definitions() {
+        ctx.sql(&sql).await?;
     }
     Ok(())
 }

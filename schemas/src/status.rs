@@ -27,6 +27,8 @@ pub enum Status {
     Timeout,
     /// A query needed more memory than the query memory limit allows.
     QueryTooLarge,
+    /// A statement too complex to parse within the parser's work budget.
+    StatementTooComplex,
     /// The server is shutting down or not ready; retry elsewhere or later.
     Unavailable,
     /// A bug or an I/O failure on our side.
@@ -74,6 +76,7 @@ impl Status {
             Status::Overloaded => w(429, 8, "53000", true, false),
             Status::Timeout => w(504, 4, "57014", false, false),
             Status::QueryTooLarge => w(413, 8, "53200", false, false),
+            Status::StatementTooComplex => w(400, 3, "54001", false, false),
             Status::Unavailable => w(503, 14, "57P03", true, false),
             Status::Internal => w(500, 13, "XX000", false, true),
         }
@@ -110,6 +113,7 @@ impl Status {
             Status::Overloaded => "overloaded",
             Status::Timeout => "timeout",
             Status::QueryTooLarge => "query_too_large",
+            Status::StatementTooComplex => "statement_too_complex",
             Status::Unavailable => "unavailable",
             Status::Internal => "internal",
         }

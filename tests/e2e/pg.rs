@@ -186,6 +186,15 @@ async fn psql_queries_lists_and_describes_tables_and_is_refused_every_write() {
             "{sql}: {err}"
         );
     }
+    // a statement sqlparser 0.62 would parse for hours is cut short: 54001
+    let exponential =
+        include_str!("../../fuzz/regressions/sql_guard/sqlparser-0.62-exponential-subscripts");
+    // (psql sends its first statement, up to the `;`)
+    let first = &exponential[..=exponential.find(';').unwrap()];
+    let (ok, out, err) = psql(&server, None, &format!("{first}\n"));
+    assert!(!ok, "accepted: {out}");
+    assert!(err.contains("ERROR:  54001"), "{err}");
+    assert!(err.contains("too complex"), "{err}");
     let n = server
         .count("SELECT count(*) FROM agent_events WHERE agent = 'codex'")
         .await;

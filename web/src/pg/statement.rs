@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
-use datafusion::sql::parser::{DFParser, Statement as DfStatement};
+use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::{ObjectName, Set, Statement};
 use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
 use pgwire::types::format::FormatOptions;
@@ -99,6 +99,8 @@ impl Statements {
     /// so nothing of a refused batch runs.
     pub(crate) fn parse(&self, sql: &str) -> Result<Vec<Action>, Error> {
         let sql = answer_search_path_subquery(sql);
+        // the compatibility parser's own sqlparser has no bound on its work
+        query::check_postgres(&sql)?;
         match self.parser.parse(&sql) {
             Ok(statements) => statements.iter().map(classify).collect(),
             Err(e) => Err(refused_datafusion_statement(&sql).unwrap_or(Error::Sql(e.to_string()))),
@@ -148,7 +150,8 @@ fn answer_search_path_subquery(sql: &str) -> Cow<'_, str> {
 /// DataFusion's own statements (`CREATE EXTERNAL TABLE`, `COPY … TO 'file'`)
 /// are not Postgres syntax; name them instead of reporting a syntax error.
 fn refused_datafusion_statement(sql: &str) -> Option<Error> {
-    let statements = DFParser::parse_sql(sql).ok()?;
+    let statements =
+        query::parse_datafusion_statements(sql, query::DEFAULT_RECURSION_LIMIT).ok()?;
     statements.iter().find_map(|s| match s {
         DfStatement::CreateExternalTable(_) => Some(Error::NotReadOnly("CREATE EXTERNAL TABLE")),
         DfStatement::CopyTo(_) => Some(Error::NotReadOnly("COPY")),
