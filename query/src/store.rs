@@ -34,6 +34,12 @@ use schemas::layout::TableFile;
 use schemas::tables::{self, COL_DATE, COL_HOUR};
 
 const COL_SESSION_ID: &str = "session_id";
+/// A reviewer session's `parent_session_id` names the session it reviews; the
+/// intent chain looks reviewers up by it.
+const COL_PARENT_SESSION_ID: &str = "parent_session_id";
+/// The columns whose values each file holds are indexed ([`FileKeys`]), for
+/// the tables that have them.
+const INDEXED_COLUMNS: [&str; 2] = [COL_SESSION_ID, COL_PARENT_SESSION_ID];
 
 /// The store moment a statement reads (a session-config extension).
 #[derive(Debug, Default)]
@@ -52,8 +58,8 @@ pub(crate) struct StoreTable {
     schema: SchemaRef,
     /// The columns of the files (without the partition columns).
     file_schema: SchemaRef,
-    /// Each file's `session_id` range, for tables that have the column.
-    sessions: Option<SessionRanges>,
+    /// Per indexed column the table has, the values each file holds.
+    indexes: Vec<FileKeys>,
 }
 
 impl StoreTable {
@@ -62,10 +68,11 @@ impl StoreTable {
         StoreTable {
             table,
             file_schema: tables::file_schema(&schema),
-            sessions: schema
-                .index_of(COL_SESSION_ID)
-                .is_ok()
-                .then(SessionRanges::default),
+            indexes: INDEXED_COLUMNS
+                .iter()
+                .filter(|c| schema.index_of(c).is_ok())
+                .map(|c| FileKeys::new(c))
+                .collect(),
             schema,
         }
     }
@@ -165,15 +172,16 @@ impl datafusion::catalog::TableProvider for StoreTable {
             .filter(|f| f.wal_range.1 >= lo && f.wal_range.0 <= hi)
             .cloned()
             .collect();
-        // and a `session_id` bound (one session's chain, a detector pass) the
-        // files whose sessions lie outside it, by each file's footer statistics
-        // read once: DataFusion would open every file to learn the same
-        if let Some(ranges) = &self.sessions
-            && let Some(bounds) = session_bounds(filters)
-        {
-            // (a scoped snapshot lists no files: it says nothing of which are gone)
-            let all = (!scoped).then(|| snapshot.files(self.table));
-            files = ranges.keep(files, &bounds, all);
+        // and a `session_id` bound (one session's chain, a detector pass) or a
+        // `parent_session_id` one (its reviewers) the files that hold no value
+        // within it, by each file's values read once: DataFusion would open
+        // every file to learn the same
+        for index in &self.indexes {
+            if let Some(bounds) = key_bounds(filters, index.column) {
+                // (a scoped snapshot lists no files: it says nothing of which are gone)
+                let all = (!scoped).then(|| snapshot.files(self.table));
+                files = index.keep(files, &bounds, all);
+            }
         }
         if !files.is_empty() {
             inputs.push(
@@ -200,27 +208,37 @@ impl datafusion::catalog::TableProvider for StoreTable {
     }
 }
 
-/// The `session_id`s a file holds.
+/// The values of one column a file holds.
 #[derive(Debug, Clone, PartialEq)]
-enum FileSessions {
-    /// No usable statistics: the file may hold any session.
+enum FileValues {
+    /// The file could not be read: it may hold any value.
     Unknown,
-    /// Every row's `session_id` is NULL.
+    /// Every row's value is NULL.
     None,
     /// Exactly these, sorted.
     Set(Vec<Vec<u8>>),
 }
 
-/// Each file's [`FileSessions`], read the first time a statement with a
-/// `session_id` bound meets the file (files never change once written;
-/// entries of files gone from the store are dropped). An index of which
-/// sessions each file holds: one entry per session and hour partition, about
-/// 3 MB at 10M events.
-#[derive(Debug, Default)]
-struct SessionRanges(std::sync::Mutex<std::collections::HashMap<std::path::PathBuf, FileSessions>>);
+/// Each file's [`FileValues`] of one text column, read the first time a
+/// statement with a bound on the column meets the file (files never change
+/// once written; entries of files gone from the store are dropped). For
+/// `session_id`, one entry per session and hour partition: about 3 MB at 10M
+/// events; for `parent_session_id`, one per reviewer session.
+#[derive(Debug)]
+struct FileKeys {
+    column: &'static str,
+    files: std::sync::Mutex<std::collections::HashMap<std::path::PathBuf, FileValues>>,
+}
 
-impl SessionRanges {
-    /// The files of `files` that may hold a `session_id` within `bounds`.
+impl FileKeys {
+    fn new(column: &'static str) -> Self {
+        FileKeys {
+            column,
+            files: Default::default(),
+        }
+    }
+
+    /// The files of `files` that may hold a value within `bounds`.
     /// `all`, the store's whole file list, lets it forget files gone since.
     fn keep(
         &self,
@@ -228,7 +246,7 @@ impl SessionRanges {
         bounds: &Bounds,
         all: Option<&[TableFile]>,
     ) -> Vec<TableFile> {
-        let mut known = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut known = self.files.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(all) = all
             && known.len() > 2 * all.len() + 64
         {
@@ -239,14 +257,14 @@ impl SessionRanges {
         files
             .into_iter()
             .filter(|f| {
-                let sessions = known
+                let values = known
                     .entry(f.path.clone())
-                    .or_insert_with(|| file_sessions(&f.path));
-                match sessions {
-                    FileSessions::Unknown => true,
-                    FileSessions::None => false,
-                    FileSessions::Set(ids) => {
-                        // is any of the file's sessions within the bounds?
+                    .or_insert_with(|| file_values(&f.path, self.column));
+                match values {
+                    FileValues::Unknown => true,
+                    FileValues::None => false,
+                    FileValues::Set(ids) => {
+                        // is any of the file's values within the bounds?
                         let first = bounds
                             .lo
                             .as_ref()
@@ -260,38 +278,38 @@ impl SessionRanges {
     }
 }
 
-/// Reads the `session_id` column of `path` (only it) for the sessions the
-/// file holds: statistics alone cannot tell, for random ids (Claude Code's),
+/// Reads the text column `column` of `path` (only it) for the values the file
+/// holds: statistics alone cannot tell, for random ids (Claude Code's),
 /// whether a session is in a file whose range spans nearly every id.
-fn file_sessions(path: &std::path::Path) -> FileSessions {
+fn file_values(path: &std::path::Path, column: &str) -> FileValues {
     use datafusion::parquet::arrow::ProjectionMask;
     use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let Ok(file) = std::fs::File::open(path) else {
-        return FileSessions::Unknown;
+        return FileValues::Unknown;
     };
     let Ok(builder) = ParquetRecordBatchReaderBuilder::try_new(file) else {
-        return FileSessions::Unknown;
+        return FileValues::Unknown;
     };
     let Some(column) = builder
         .parquet_schema()
         .columns()
         .iter()
-        .position(|c| c.path().string() == COL_SESSION_ID)
+        .position(|c| c.path().string() == column)
     else {
-        return FileSessions::Unknown;
+        return FileValues::Unknown;
     };
     let mask = ProjectionMask::leaves(builder.parquet_schema(), [column]);
     let Ok(reader) = builder.with_projection(mask).build() else {
-        return FileSessions::Unknown;
+        return FileValues::Unknown;
     };
     let mut ids: std::collections::BTreeSet<Vec<u8>> = std::collections::BTreeSet::new();
     for batch in reader {
         let Ok(batch) = batch else {
-            return FileSessions::Unknown;
+            return FileValues::Unknown;
         };
         let column = batch.column(0);
         let Some(strings) = column.as_any().downcast_ref::<arrow::array::StringArray>() else {
-            return FileSessions::Unknown;
+            return FileValues::Unknown;
         };
         for id in strings.iter().flatten() {
             if ids.last().is_none_or(|l| l.as_slice() != id.as_bytes()) {
@@ -300,22 +318,22 @@ fn file_sessions(path: &std::path::Path) -> FileSessions {
         }
     }
     if ids.is_empty() {
-        FileSessions::None
+        FileValues::None
     } else {
-        FileSessions::Set(ids.into_iter().collect())
+        FileValues::Set(ids.into_iter().collect())
     }
 }
 
-/// The `session_id` values a conjunction of filters allows, inclusive.
+/// The values of a column a conjunction of filters allows, inclusive.
 #[derive(Debug, Default, PartialEq)]
 struct Bounds {
     lo: Option<Vec<u8>>,
     hi: Option<Vec<u8>>,
 }
 
-/// `None` when the filters do not bound `session_id` (or allow NULL).
-fn session_bounds(filters: &[Expr]) -> Option<Bounds> {
-    let is_session = |e: &Expr| matches!(e, Expr::Column(c) if c.name == COL_SESSION_ID);
+/// `None` when the filters do not bound `column` (or allow NULL).
+fn key_bounds(filters: &[Expr], column: &str) -> Option<Bounds> {
+    let is_session = |e: &Expr| matches!(e, Expr::Column(c) if c.name == column);
     let text = |v: &ScalarValue| match v {
         ScalarValue::Utf8(Some(s))
         | ScalarValue::Utf8View(Some(s))
@@ -441,54 +459,84 @@ mod tests {
             lo: Some(lo.as_bytes().to_vec()),
             hi: Some(hi.as_bytes().to_vec()),
         };
-        assert_eq!(session_bounds(&[]), None);
+        assert_eq!(key_bounds(&[], COL_SESSION_ID), None);
         assert_eq!(
-            session_bounds(&[col("session_id").eq(lit("s1"))]),
+            key_bounds(&[col("session_id").eq(lit("s1"))], COL_SESSION_ID),
             Some(b("s1", "s1"))
         );
         assert_eq!(
-            session_bounds(&[
-                col("session_id").in_list(vec![lit("s3"), lit("s1"), lit("s2")], false)
-            ]),
+            key_bounds(
+                &[col("session_id").in_list(vec![lit("s3"), lit("s1"), lit("s2")], false)],
+                COL_SESSION_ID
+            ),
             Some(b("s1", "s3"))
         );
         // a range and a list narrow each other
         assert_eq!(
-            session_bounds(&[
-                col("session_id").gt_eq(lit("s2")),
-                col("session_id").in_list(vec![lit("s1"), lit("s5")], false),
-                lit("s4").gt_eq(col("session_id")),
-            ]),
+            key_bounds(
+                &[
+                    col("session_id").gt_eq(lit("s2")),
+                    col("session_id").in_list(vec![lit("s1"), lit("s5")], false),
+                    lit("s4").gt_eq(col("session_id")),
+                ],
+                COL_SESSION_ID
+            ),
             Some(b("s2", "s4"))
         );
         // NOT IN, other columns, non-literals: no bound
         assert_eq!(
-            session_bounds(&[col("session_id").in_list(vec![lit("s1")], true)]),
+            key_bounds(
+                &[col("session_id").in_list(vec![lit("s1")], true)],
+                COL_SESSION_ID
+            ),
             None
         );
-        assert_eq!(session_bounds(&[col("agent").eq(lit("codex"))]), None);
         assert_eq!(
-            session_bounds(&[col("session_id").eq(col("turn_id"))]),
+            key_bounds(&[col("agent").eq(lit("codex"))], COL_SESSION_ID),
+            None
+        );
+        // each indexed column is bounded by its own comparisons only
+        assert_eq!(
+            key_bounds(
+                &[col("parent_session_id").eq(lit("p1"))],
+                COL_PARENT_SESSION_ID
+            ),
+            Some(b("p1", "p1"))
+        );
+        assert_eq!(
+            key_bounds(&[col("session_id").eq(lit("s1"))], COL_PARENT_SESSION_ID),
+            None
+        );
+        assert_eq!(
+            key_bounds(&[col("parent_session_id").eq(lit("p1"))], COL_SESSION_ID),
+            None
+        );
+        assert_eq!(
+            key_bounds(&[col("session_id").eq(col("turn_id"))], COL_SESSION_ID),
             None
         );
     }
 
     #[test]
-    fn files_outside_a_session_bound_are_skipped_by_their_footers() {
+    fn files_outside_a_bound_are_skipped_by_the_values_they_hold() {
         use arrow::array::StringArray;
         use arrow::record_batch::RecordBatch;
         use datafusion::parquet::arrow::ArrowWriter;
         let dir = tempfile::tempdir().unwrap();
-        let write = |name: &str, ids: Vec<Option<&str>>| {
+        let write = |name: &str, ids: Vec<Option<&str>>, parents: Vec<Option<&str>>| {
             let path = dir.path().join(name);
-            let schema = Arc::new(arrow::datatypes::Schema::new(vec![Field::new(
-                COL_SESSION_ID,
-                DataType::Utf8,
-                true,
-            )]));
-            let batch =
-                RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(StringArray::from(ids))])
-                    .unwrap();
+            let schema = Arc::new(arrow::datatypes::Schema::new(vec![
+                Field::new(COL_SESSION_ID, DataType::Utf8, true),
+                Field::new(COL_PARENT_SESSION_ID, DataType::Utf8, true),
+            ]));
+            let batch = RecordBatch::try_new(
+                Arc::clone(&schema),
+                vec![
+                    Arc::new(StringArray::from(ids)),
+                    Arc::new(StringArray::from(parents)),
+                ],
+            )
+            .unwrap();
             let mut w =
                 ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, None).unwrap();
             w.write(&batch).unwrap();
@@ -501,9 +549,13 @@ mod tests {
                 size: 0,
             }
         };
-        let a = write("a.parquet", vec![Some("s1"), None, Some("s2"), Some("s9")]);
-        let b = write("b.parquet", vec![Some("s5"), Some("s6")]);
-        let none = write("none.parquet", vec![None, None]);
+        let a = write(
+            "a.parquet",
+            vec![Some("s1"), None, Some("s2"), Some("s9")],
+            vec![None, None, None, Some("s1")],
+        );
+        let b = write("b.parquet", vec![Some("s5"), Some("s6")], vec![None, None]);
+        let none = write("none.parquet", vec![None, None], vec![None, Some("s5")]);
         let garbage = dir.path().join("garbage.parquet");
         std::fs::write(&garbage, b"not parquet").unwrap();
         let garbage = TableFile {
@@ -511,33 +563,46 @@ mod tests {
             ..a.clone()
         };
         let all = vec![a, b, none, garbage];
-        let ranges = SessionRanges::default();
-        let kept = |lo: Option<&str>, hi: Option<&str>| -> Vec<String> {
+        let sessions = FileKeys::new(COL_SESSION_ID);
+        let parents = FileKeys::new(COL_PARENT_SESSION_ID);
+        let kept = |index: &FileKeys, lo: Option<&str>, hi: Option<&str>| -> Vec<String> {
             let bounds = Bounds {
                 lo: lo.map(|s| s.as_bytes().to_vec()),
                 hi: hi.map(|s| s.as_bytes().to_vec()),
             };
-            ranges
+            index
                 .keep(all.clone(), &bounds, Some(&all))
                 .iter()
                 .map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned())
                 .collect()
         };
+        let one = |index: &FileKeys, v: &str| kept(index, Some(v), Some(v));
+        assert_eq!(one(&sessions, "s2"), ["a.parquet", "garbage.parquet"]);
+        assert_eq!(kept(&sessions, Some("s3"), Some("s4")), ["garbage.parquet"]);
         assert_eq!(
-            kept(Some("s2"), Some("s2")),
-            ["a.parquet", "garbage.parquet"]
-        );
-        assert_eq!(kept(Some("s3"), Some("s4")), ["garbage.parquet"]);
-        assert_eq!(
-            kept(Some("s2"), None),
+            kept(&sessions, Some("s2"), None),
             ["a.parquet", "b.parquet", "garbage.parquet"]
         );
-        assert_eq!(kept(None, Some("s0")), ["garbage.parquet"]);
+        assert_eq!(kept(&sessions, None, Some("s0")), ["garbage.parquet"]);
         assert_eq!(
-            kept(Some("s3"), Some("s5")),
+            kept(&sessions, Some("s3"), Some("s5")),
             ["b.parquet", "garbage.parquet"]
         );
-        assert_eq!(ranges.0.lock().unwrap().len(), 4, "each file read once");
+        // the reviewers of s1 and s5 are in the files that name them as parent,
+        // whatever sessions those hold
+        assert_eq!(one(&parents, "s1"), ["a.parquet", "garbage.parquet"]);
+        assert_eq!(one(&parents, "s5"), ["none.parquet", "garbage.parquet"]);
+        assert_eq!(one(&parents, "s2"), ["garbage.parquet"]);
+        assert_eq!(
+            sessions.files.lock().unwrap().len(),
+            4,
+            "each file read once"
+        );
+        assert_eq!(
+            parents.files.lock().unwrap().len(),
+            4,
+            "each file read once"
+        );
     }
 
     #[test]
