@@ -3,7 +3,10 @@
 would fetch them (one request at a time, whole body read), and prints p50 / p99
 per page. Usage:
 
-    python3 bench/pages.py --base http://127.0.0.1:8080 [--sessions 20] [--repeat 5]
+    python3 bench/pages.py --base http://127.0.0.1:8080 [--sessions 20] [--repeat 5] [--only chain]
+
+`--only` keeps the pages whose name contains the text ("chain": the intent
+chain's JSON, `GET /api/sessions/{id}`, for the random sessions).
 """
 import argparse
 import json
@@ -34,6 +37,7 @@ def main():
     ap.add_argument("--sessions", type=int, default=20, help="random sessions for the session page")
     ap.add_argument("--repeat", type=int, default=5, help="fetches of each list page")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--only", default="", help="time only the pages whose name contains this")
     args = ap.parse_args()
     random.seed(args.seed)
     base = args.base.rstrip("/")
@@ -49,12 +53,15 @@ def main():
         "sessions": ["/sessions"] * args.repeat,
         "sessions, search": ["/sessions?q=curl"] * args.repeat,
         "session": ["/sessions/" + urllib.parse.quote(s) for s in sample],
+        "chain (api)": ["/api/sessions/" + urllib.parse.quote(s) for s in sample],
         "findings": ["/findings"] * args.repeat,
         "rules": ["/rules"] * args.repeat,
         "sql (one session)": ["/sql?q=" + q] * args.repeat,
     }
     print(f"{'page':<22} {'n':>3} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'KiB':>6}")
     for name, urls in pages.items():
+        if args.only not in name:
+            continue
         fetch(base + urls[0])  # warm
         times, size = [], 0
         for u in urls:

@@ -461,6 +461,15 @@ async fn listing_from_summaries_matches_the_views() {
             failures.push(format!("{q}\n  got  {got:?}\n  want {want:?}"));
         }
     }
+    // the reviewer's rows are in Parquet now (flushed before the restart served):
+    // the chain finds it through the files' `parent_session_id` index
+    let (status, chain) = get(&server, &format!("/api/sessions/{REVIEWED}")).await;
+    let reviewers = ids(&chain, "auxiliary_sessions", "session_id");
+    if status != 200 || reviewers != [REVIEWER] {
+        failures.push(format!(
+            "chain of {REVIEWED} after the restart: status {status}, reviewers {reviewers:?}"
+        ));
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
