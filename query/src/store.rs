@@ -176,10 +176,10 @@ impl datafusion::catalog::TableProvider for StoreTable {
         // `parent_session_id` one (its reviewers) the files that hold no value
         // within it, by each file's values read once: DataFusion would open
         // every file to learn the same
+        // (a scoped snapshot lists no files: it says nothing of which are gone)
+        let all = (!scoped).then(|| snapshot.files(self.table));
         for index in &self.indexes {
             if let Some(bounds) = key_bounds(filters, index.column) {
-                // (a scoped snapshot lists no files: it says nothing of which are gone)
-                let all = (!scoped).then(|| snapshot.files(self.table));
                 files = index.keep(files, &bounds, all);
             }
         }
@@ -211,7 +211,7 @@ impl datafusion::catalog::TableProvider for StoreTable {
 /// The values of one column a file holds.
 #[derive(Debug, Clone, PartialEq)]
 enum FileValues {
-    /// The file could not be read: it may hold any value.
+    /// The file could not be read, or lacks the column: it may hold any value.
     Unknown,
     /// Every row's value is NULL.
     None,
@@ -290,7 +290,7 @@ fn file_values(path: &std::path::Path, column: &str) -> FileValues {
     let Ok(builder) = ParquetRecordBatchReaderBuilder::try_new(file) else {
         return FileValues::Unknown;
     };
-    let Some(column) = builder
+    let Some(leaf) = builder
         .parquet_schema()
         .columns()
         .iter()
@@ -298,7 +298,7 @@ fn file_values(path: &std::path::Path, column: &str) -> FileValues {
     else {
         return FileValues::Unknown;
     };
-    let mask = ProjectionMask::leaves(builder.parquet_schema(), [column]);
+    let mask = ProjectionMask::leaves(builder.parquet_schema(), [leaf]);
     let Ok(reader) = builder.with_projection(mask).build() else {
         return FileValues::Unknown;
     };
@@ -333,7 +333,7 @@ struct Bounds {
 
 /// `None` when the filters do not bound `column` (or allow NULL).
 fn key_bounds(filters: &[Expr], column: &str) -> Option<Bounds> {
-    let is_session = |e: &Expr| matches!(e, Expr::Column(c) if c.name == column);
+    let is_column = |e: &Expr| matches!(e, Expr::Column(c) if c.name == column);
     let text = |v: &ScalarValue| match v {
         ScalarValue::Utf8(Some(s))
         | ScalarValue::Utf8View(Some(s))
@@ -354,7 +354,7 @@ fn key_bounds(filters: &[Expr], column: &str) -> Option<Bounds> {
     };
     for f in filters {
         match f {
-            Expr::InList(l) if !l.negated && is_session(&l.expr) => {
+            Expr::InList(l) if !l.negated && is_column(&l.expr) => {
                 let values: Option<Vec<Vec<u8>>> = l
                     .list
                     .iter()
@@ -372,8 +372,8 @@ fn key_bounds(filters: &[Expr], column: &str) -> Option<Bounds> {
             }
             Expr::BinaryExpr(e) => {
                 let (op, v) = match (&*e.left, &*e.right) {
-                    (c, Expr::Literal(v, _)) if is_session(c) => (e.op, v),
-                    (Expr::Literal(v, _), c) if is_session(c) => match e.op.swap() {
+                    (c, Expr::Literal(v, _)) if is_column(c) => (e.op, v),
+                    (Expr::Literal(v, _), c) if is_column(c) => match e.op.swap() {
                         Some(op) => (op, v),
                         None => continue,
                     },
