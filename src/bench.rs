@@ -18,6 +18,9 @@ pub enum BenchCommand {
     Build(BuildArgs),
     /// Time the session, chain and seed-question queries, beside DuckDB.
     Query(QueryBenchArgs),
+    /// Durable ingest from outside: a pinned `vigil serve` per case, OTLP/HTTP
+    /// and gRPC load from this process; records/s, CPU, latency, peak RSS.
+    Ingest(crate::bench_ingest::IngestBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -58,6 +61,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Build(args) => build(args).await,
         BenchCommand::Query(args) => crate::bench_query::run(args).await,
+        BenchCommand::Ingest(args) => crate::bench_ingest::run(args).await,
     }
 }
 

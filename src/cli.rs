@@ -127,9 +127,15 @@ pub struct ServeArgs {
     /// Largest request body, after decompression, in bytes.
     #[arg(long, env = "VIGIL_MAX_BODY_BYTES", default_value_t = collector::CollectorConfig::DEFAULT_MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
-    /// Unflushed rows held in memory (bytes) before intake answers "retry later".
-    #[arg(long, env = "VIGIL_MAX_BUFFER_BYTES", default_value_t = collector::CollectorConfig::DEFAULT_MAX_BUFFER_BYTES)]
-    pub max_buffer_bytes: usize,
+    /// Memory intake may use (bytes, or with KiB / MiB / GiB): requests being
+    /// decoded and written, unflushed rows, the flush's copies. Intake answers
+    /// "retry later" before it is crossed. Queries: --query-memory-bytes.
+    #[arg(long, env = "VIGIL_MEMORY_LIMIT", default_value = "256MiB", value_parser = parse_bytes)]
+    pub memory_limit: usize,
+    /// Unflushed rows (bytes) before intake answers "retry later", instead of
+    /// the memory limit's quarter (tests and tuning).
+    #[arg(long, env = "VIGIL_MAX_BUFFER_BYTES", hide = true)]
+    pub max_buffer_bytes: Option<usize>,
     /// Requests received and decoded at once before intake answers "retry later".
     #[arg(long, env = "VIGIL_MAX_INFLIGHT_REQUESTS", default_value_t = collector::CollectorConfig::DEFAULT_MAX_INFLIGHT_REQUESTS)]
     pub max_inflight_requests: usize,
@@ -294,6 +300,29 @@ impl TokenArgs {
 
 /// A token given inline or by file; a given but empty token is an error rather
 /// than an open server.
+/// A size: bytes, or a number with `KiB`, `MiB` or `GiB` (`K`, `M`, `G` too).
+pub fn parse_bytes(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: usize = digits
+        .parse()
+        .map_err(|_| format!("{s:?}: a size is a whole number, then KiB, MiB or GiB"))?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kib" => 10,
+        "m" | "mib" => 20,
+        "g" | "gib" => 30,
+        other => {
+            return Err(format!(
+                "{s:?}: unknown unit {other:?} (use KiB, MiB or GiB)"
+            ));
+        }
+    };
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("{s:?}: too large"))
+}
+
 fn token_from(
     inline: Option<&str>,
     file: Option<&std::path::Path>,
@@ -432,4 +461,26 @@ async fn reindex(args: ReindexArgs) -> anyhow::Result<()> {
         stats.events, stats.raw_rows, stats.partitions, stats.files
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_bytes;
+
+    #[test]
+    fn sizes_take_binary_units() {
+        for (text, want) in [
+            ("0", Ok(0)),
+            ("4096", Ok(4096)),
+            ("64KiB", Ok(64 << 10)),
+            ("256MiB", Ok(256 << 20)),
+            ("256 mib", Ok(256 << 20)),
+            ("2G", Ok(2 << 30)),
+        ] {
+            assert_eq!(parse_bytes(text), want, "{text}");
+        }
+        for bad in ["", "MiB", "1.5GiB", "10MB", "-1"] {
+            assert!(parse_bytes(bad).is_err(), "{bad:?} accepted");
+        }
+    }
 }

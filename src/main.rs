@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_duckdb;
+mod bench_ingest;
 mod bench_query;
 mod check;
 mod cli;

@@ -23,6 +23,7 @@ use crate::net::{self, Protocol};
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = CollectorConfig::new(args.data_dir.clone());
     config.max_body_bytes = args.max_body_bytes;
+    config.memory_limit = args.memory_limit;
     config.max_buffer_bytes = args.max_buffer_bytes;
     config.max_inflight_requests = args.max_inflight_requests;
     config.flush_interval = args.flush_interval;

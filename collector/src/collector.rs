@@ -15,8 +15,10 @@ use crate::compact::{CompactionConfig, Removals, compact_round};
 use crate::error::Error;
 use crate::flush::{Coverage, FlushStats, flush};
 use crate::metrics::Metrics;
+use crate::receiver::body::{Encoding, decode_request, price_request};
 use crate::request::ExportRequest;
 use crate::validate::retain_valid;
+use crate::wal::Signal;
 use crate::wal::writer::TableBatches;
 use crate::wal::{self, Payload, Record, RowsPayload, WalConfig, WalWriter, read_wal};
 
@@ -25,8 +27,14 @@ pub struct CollectorConfig {
     pub data_dir: PathBuf,
     /// Largest request body accepted, after decompression.
     pub max_body_bytes: usize,
-    /// Unflushed rows in memory beyond which intake answers "retry later".
-    pub max_buffer_bytes: usize,
+    /// The memory intake may use: requests being decoded and written, the
+    /// unflushed rows and the copies a flush makes of them (see
+    /// [`Self::request_memory_limit`], [`Self::hot_rows_limit`]). Queries have
+    /// their own limit.
+    pub memory_limit: usize,
+    /// Unflushed rows beyond which intake answers "retry later", instead of
+    /// the memory limit's share (tests and tuning).
+    pub max_buffer_bytes: Option<usize>,
     /// Flush rows to Parquet at least this often.
     pub flush_interval: Duration,
     /// ... or as soon as this many rows are pending.
@@ -41,7 +49,7 @@ pub struct CollectorConfig {
 
 impl CollectorConfig {
     pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
-    pub const DEFAULT_MAX_BUFFER_BYTES: usize = 512 * 1024 * 1024;
+    pub const DEFAULT_MEMORY_LIMIT: usize = 256 * 1024 * 1024;
     pub const DEFAULT_MAX_INFLIGHT_REQUESTS: usize = 64;
     pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -50,7 +58,8 @@ impl CollectorConfig {
         CollectorConfig {
             data_dir,
             max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
-            max_buffer_bytes: Self::DEFAULT_MAX_BUFFER_BYTES,
+            memory_limit: Self::DEFAULT_MEMORY_LIMIT,
+            max_buffer_bytes: None,
             flush_interval: Self::DEFAULT_FLUSH_INTERVAL,
             flush_rows: 500_000,
             wal_segment_bytes: 64 * 1024 * 1024,
@@ -65,10 +74,39 @@ impl CollectorConfig {
         self.max_body_bytes.saturating_mul(16)
     }
 
+    /// The memory budget, one place. Intake accounts for two things and refuses
+    /// ("retry later") before either crosses its share: requests being decoded
+    /// and written (a quarter: each reserves its price before it is decoded)
+    /// and unflushed rows (a quarter). A flush copies the rows it writes, at
+    /// most twice over: the other half.
+    pub fn request_memory_limit(&self) -> usize {
+        self.memory_limit / 4
+    }
+    /// Unflushed rows intake may hold (see [`Self::request_memory_limit`]).
+    pub fn hot_rows_limit(&self) -> usize {
+        self.max_buffer_bytes.unwrap_or(self.memory_limit / 4)
+    }
+    /// Unflushed rows that start a flush: half their limit, so intake goes on
+    /// while the flush writes.
+    pub fn flush_at_bytes(&self) -> usize {
+        self.hot_rows_limit() / 2
+    }
+    /// What a request reserves while it is decoded and written: its priced
+    /// decoded size (the body included), its WAL payload (the body again) and
+    /// its rows: Arrow rows of the raw table and `agent_events` took 5.7× the
+    /// protobuf in `vigil bench ingest` (2.9 KB per 508-byte Codex record).
+    fn request_price(decoded_bytes: usize, wire_bytes: usize) -> usize {
+        decoded_bytes.saturating_add(wire_bytes.saturating_mul(7))
+    }
+
     fn wal_dir(&self) -> PathBuf {
         schemas::layout::wal_dir(&self.data_dir)
     }
 }
+
+/// A request's reservation of the memory limit, returned when dropped.
+#[derive(Debug)]
+pub(crate) struct RequestMemory(#[allow(dead_code)] tokio::sync::OwnedSemaphorePermit);
 
 /// What happened to one export request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +140,8 @@ pub struct Collector {
     flush_lock: tokio::sync::Mutex<()>,
     /// Admission for requests in flight (see `max_inflight_requests`).
     inflight: Arc<tokio::sync::Semaphore>,
+    /// The requests' share of the memory limit, in KiB permits.
+    request_memory: Arc<tokio::sync::Semaphore>,
     /// Exclusive lock on `data_dir/LOCK`: one writer per data directory.
     _lock: std::fs::File,
 }
@@ -202,8 +242,12 @@ impl Collector {
         let inflight = Arc::new(tokio::sync::Semaphore::new(
             config.max_inflight_requests.max(1),
         ));
+        let request_memory = Arc::new(tokio::sync::Semaphore::new(
+            config.request_memory_limit() / 1024,
+        ));
         let collector = Collector {
             inflight,
+            request_memory,
             config,
             clock,
             buffer,
@@ -236,6 +280,77 @@ impl Collector {
             self.count_error(&e);
             e
         })
+    }
+
+    /// Prices, reserves and decodes an untrusted request body: refused when
+    /// its price is more than the requests' whole share of the memory limit
+    /// (413, retrying cannot help) or more than is free now ("retry later").
+    /// The reservation is to be held until the request is answered.
+    pub(crate) fn decode(
+        &self,
+        signal: Signal,
+        encoding: Encoding,
+        bytes: &[u8],
+    ) -> Result<(ExportRequest, RequestMemory), Error> {
+        let decoded = price_request(signal, encoding, bytes, self.config.max_decoded_bytes())?;
+        let price = CollectorConfig::request_price(decoded, bytes.len());
+        let kib = u32::try_from(price.div_ceil(1024).max(1)).unwrap_or(u32::MAX);
+        let limit = self.config.request_memory_limit();
+        if kib as usize > limit / 1024 {
+            return Err(Error::OverMemoryLimit { price, limit });
+        }
+        let hot = self.buffer.bytes();
+        if hot > self.config.hot_rows_limit() {
+            return Err(Error::Overloaded {
+                what: "unflushed rows",
+                bytes: hot,
+                limit: self.config.hot_rows_limit(),
+            });
+        }
+        let permit = Arc::clone(&self.request_memory)
+            .try_acquire_many_owned(kib)
+            .map_err(|_| Error::Overloaded {
+                what: "requests being decoded",
+                bytes: self.accounted_memory().0,
+                limit,
+            })?;
+        // the two shares together: rows below their own limit may still leave
+        // no room for this request's price beside the other reservations
+        let (reserved, hot) = self.accounted_memory();
+        let shared = limit + self.config.hot_rows_limit();
+        if reserved + hot > shared {
+            return Err(Error::Overloaded {
+                what: "requests and unflushed rows",
+                bytes: reserved + hot,
+                limit: shared,
+            });
+        }
+        self.note_memory();
+        Ok((
+            decode_request(signal, encoding, bytes)?,
+            RequestMemory(permit),
+        ))
+    }
+
+    /// What intake accounts for now: reserved by requests, held by unflushed rows.
+    fn accounted_memory(&self) -> (usize, usize) {
+        let reserved = self.config.request_memory_limit() / 1024
+            - self
+                .request_memory
+                .available_permits()
+                .min(self.config.request_memory_limit() / 1024);
+        (reserved * 1024, self.buffer.bytes())
+    }
+
+    /// Updates the accounted-memory gauges and their high-water mark, as a
+    /// request is admitted (the moment the sum can grow by its price).
+    fn note_memory(&self) {
+        let (reserved, hot) = self.accounted_memory();
+        self.metrics.request_memory_bytes.set(reserved as i64);
+        let total = (reserved + hot) as i64;
+        if total > self.metrics.intake_memory_peak_bytes.get() {
+            self.metrics.intake_memory_peak_bytes.set(total);
+        }
     }
 
     pub fn is_accepting(&self) -> bool {
@@ -290,8 +405,12 @@ impl Collector {
             return Err(Error::ShuttingDown);
         }
         let pending = self.buffer.bytes();
-        if pending > self.config.max_buffer_bytes {
-            return Err(Error::Overloaded { bytes: pending });
+        if pending > self.config.hot_rows_limit() {
+            return Err(Error::Overloaded {
+                what: "unflushed rows",
+                bytes: pending,
+                limit: self.config.hot_rows_limit(),
+            });
         }
         let rejected = retain_valid(req);
         let mut changed = rejected.count > 0;
@@ -373,7 +492,7 @@ impl Collector {
             return false;
         };
         self.buffer.rows() >= self.config.flush_rows
-            || self.buffer.bytes() >= self.config.max_buffer_bytes / 2
+            || self.buffer.bytes() >= self.config.flush_at_bytes()
             || oldest.elapsed() >= self.config.flush_interval
     }
 
@@ -494,6 +613,9 @@ impl Collector {
         self.metrics
             .inflight_requests
             .set(gauge(limit.saturating_sub(free) as u64));
+        self.metrics
+            .request_memory_bytes
+            .set(gauge(self.accounted_memory().0 as u64));
         self.metrics.render()
     }
 }

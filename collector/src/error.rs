@@ -33,8 +33,16 @@ pub enum Error {
     NotFound(String),
     #[error(transparent)]
     Auth(#[from] schemas::auth::AuthError),
-    #[error("intake is over its buffer budget ({bytes} bytes pending); retry later")]
-    Overloaded { bytes: usize },
+    #[error("intake is at its memory limit ({what}: {bytes} of {limit} bytes); retry later")]
+    Overloaded {
+        what: &'static str,
+        bytes: usize,
+        limit: usize,
+    },
+    #[error(
+        "the request would take about {price} bytes in memory once decoded, more than the {limit} bytes requests may hold (--memory-limit); send smaller batches"
+    )]
+    OverMemoryLimit { price: usize, limit: usize },
     #[error("more than {limit} requests are being received at once; retry later")]
     TooManyRequests { limit: usize },
     #[error("the server is shutting down")]
@@ -74,7 +82,9 @@ impl Error {
             Error::UnsupportedMediaType(_) | Error::UnsupportedEncoding(_) => {
                 Status::UnsupportedMediaType
             }
-            Error::TooLarge { .. } | Error::TooManyElements { .. } => Status::PayloadTooLarge,
+            Error::TooLarge { .. }
+            | Error::TooManyElements { .. }
+            | Error::OverMemoryLimit { .. } => Status::PayloadTooLarge,
             Error::TooDeep { .. } => Status::InvalidArgument,
             Error::NotFound(_) => Status::NotFound,
             Error::Auth(e) => e.status(),

@@ -96,6 +96,8 @@ pub struct Metrics {
     pub(crate) buffer_bytes: Gauge,
     pub(crate) flushed_upto: Gauge,
     pub(crate) inflight_requests: Gauge,
+    pub(crate) request_memory_bytes: Gauge,
+    pub(crate) intake_memory_peak_bytes: Gauge,
     connections_open: Family<ListenerLabel, Gauge>,
     connections_refused: Family<ListenerLabel, Counter>,
     connections_closed: Family<ConnectionCloseLabel, Counter>,
@@ -196,6 +198,16 @@ impl Metrics {
                 r,
                 "intake_inflight_requests",
                 "Requests being received or decoded now (see --max-inflight-requests)",
+            ),
+            request_memory_bytes: gauge(
+                r,
+                "intake_request_memory_bytes",
+                "Memory reserved by requests being decoded and written (see --memory-limit)",
+            ),
+            intake_memory_peak_bytes: gauge(
+                r,
+                "intake_memory_peak_bytes",
+                "Most memory intake accounted for at once since start: requests' reservations plus unflushed rows",
             ),
             connections_open: {
                 let f = Family::default();

@@ -195,9 +195,16 @@ pub(crate) enum OverBudget {
 
 /// Checks a protobuf export request of `signal` against `limit` decoded bytes.
 /// A malformed body passes (prost reports it precisely).
-pub(crate) fn check_protobuf(signal: Signal, bytes: &[u8], limit: usize) -> Result<(), OverBudget> {
+/// The estimated decoded size of `bytes` (the bytes themselves included), or
+/// why it is over `limit`.
+pub(crate) fn check_protobuf(
+    signal: Signal,
+    bytes: &[u8],
+    limit: usize,
+) -> Result<usize, OverBudget> {
     let mut total = bytes.len();
-    walk(Kind::Request(signal), bytes, 0, &mut total, limit)
+    walk(Kind::Request(signal), bytes, 0, &mut total, limit)?;
+    Ok(total)
 }
 
 fn walk(
@@ -270,7 +277,8 @@ fn varint(buf: &[u8]) -> Option<(u64, &[u8])> {
 }
 
 /// Checks an OTLP/JSON body against `limit` decoded bytes.
-pub(crate) fn check_json(bytes: &[u8], limit: usize) -> Result<(), OverBudget> {
+/// As [`check_protobuf`], for OTLP/JSON.
+pub(crate) fn check_json(bytes: &[u8], limit: usize) -> Result<usize, OverBudget> {
     let (mut in_string, mut escaped) = (false, false);
     let mut total = bytes.len();
     let mut depth = 0usize;
@@ -300,7 +308,7 @@ pub(crate) fn check_json(bytes: &[u8], limit: usize) -> Result<(), OverBudget> {
             _ => {}
         }
     }
-    Ok(())
+    Ok(total)
 }
 
 #[cfg(test)]
@@ -338,7 +346,11 @@ mod tests {
         assert_eq!(body.len(), 1 + 3 + 1 + 3 + 200_000);
         let estimate = 100_000 * size_of::<LogRecord>();
         assert!(check_protobuf(Signal::Logs, &body, estimate).is_err());
-        assert_eq!(check_protobuf(Signal::Logs, &body, 2 * estimate), Ok(()));
+        let priced = check_protobuf(Signal::Logs, &body, 2 * estimate).unwrap();
+        assert_eq!(
+            priced,
+            body.len() + estimate + 24 + size_of::<ResourceLogs>() + size_of::<ScopeLogs>()
+        );
         // the walk follows the same schema prost decodes
         let ExportRequest::Logs(req) = ExportRequest::decode_proto(Signal::Logs, &body).unwrap()
         else {
@@ -358,12 +370,16 @@ mod tests {
                 let signal = Signal::from_otlp_http_path(&m.path).expect("an OTLP path");
                 let (name, f) = (&m.file, capture.join(&m.file));
                 let json = std::fs::read(&f).unwrap();
-                assert_eq!(check_json(&json, 8 * json.len()), Ok(()), "{name} as JSON");
+                assert_eq!(
+                    check_json(&json, 8 * json.len()).map(drop),
+                    Ok(()),
+                    "{name} as JSON"
+                );
                 let proto = ExportRequest::decode_json(signal, &json)
                     .unwrap()
                     .encode_proto();
                 assert_eq!(
-                    check_protobuf(signal, &proto, 8 * proto.len()),
+                    check_protobuf(signal, &proto, 8 * proto.len()).map(drop),
                     Ok(()),
                     "{name} as protobuf"
                 );
@@ -388,7 +404,11 @@ mod tests {
         );
 
         let braces_in_a_string = format!("{{\"body\": \"{}\"}}", "{[".repeat(10_000));
-        assert_eq!(check_json(braces_in_a_string.as_bytes(), 30_000), Ok(()));
+        // one object: the bytes and one element
+        assert_eq!(
+            check_json(braces_in_a_string.as_bytes(), 30_000),
+            Ok(braces_in_a_string.len() + JSON_ELEMENT_BYTES)
+        );
         let objects = "[".to_string() + &"{},".repeat(1000) + "{}]";
         assert_eq!(
             check_json(objects.as_bytes(), 1000 * JSON_ELEMENT_BYTES),
@@ -396,6 +416,9 @@ mod tests {
                 limit: 1000 * JSON_ELEMENT_BYTES
             })
         );
-        assert_eq!(check_json(br#"{"a": "\"{"}"#, 1000), Ok(()));
+        assert_eq!(
+            check_json(br#"{"a": "\"{"}"#, 1000),
+            Ok(12 + JSON_ELEMENT_BYTES)
+        );
     }
 }

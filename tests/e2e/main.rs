@@ -13,6 +13,7 @@ mod dashboard;
 mod disk;
 mod findings;
 mod harness;
+mod memory;
 mod otlp_clients;
 mod pg;
 mod restart;

@@ -68,29 +68,33 @@ pub fn decode_content(encoding: Option<&str>, body: &[u8], limit: usize) -> Resu
     }
 }
 
-/// Decodes an untrusted request body, refusing one that would take more than
-/// `max_decoded_bytes` once decoded (see `wire_budget`) before allocating it.
-pub fn decode_request(
+/// What an untrusted request body will take in memory once decoded (its
+/// bytes included), estimated from the bytes alone (see `wire_budget`);
+/// refused when over `max_decoded_bytes` or nested too deep.
+pub fn price_request(
     signal: Signal,
     encoding: Encoding,
     bytes: &[u8],
     max_decoded_bytes: usize,
-) -> Result<ExportRequest, Error> {
+) -> Result<usize, Error> {
     let budget = match encoding {
         Encoding::Protobuf => crate::wire_budget::check_protobuf(signal, bytes, max_decoded_bytes),
         Encoding::Json => crate::wire_budget::check_json(bytes, max_decoded_bytes),
     };
-    match budget {
-        Ok(()) => {}
-        Err(crate::wire_budget::OverBudget::Size { limit }) => {
-            return Err(Error::TooManyElements { limit });
-        }
-        Err(crate::wire_budget::OverBudget::Depth) => {
-            return Err(Error::TooDeep {
-                limit: crate::wire_budget::MAX_DEPTH,
-            });
-        }
-    }
+    budget.map_err(|over| match over {
+        crate::wire_budget::OverBudget::Size { limit } => Error::TooManyElements { limit },
+        crate::wire_budget::OverBudget::Depth => Error::TooDeep {
+            limit: crate::wire_budget::MAX_DEPTH,
+        },
+    })
+}
+
+/// Decodes a request body [`price_request`] accepted.
+pub fn decode_request(
+    signal: Signal,
+    encoding: Encoding,
+    bytes: &[u8],
+) -> Result<ExportRequest, Error> {
     match encoding {
         Encoding::Protobuf => Ok(ExportRequest::decode_proto(signal, bytes)?),
         Encoding::Json => Ok(ExportRequest::decode_json(signal, bytes)?),

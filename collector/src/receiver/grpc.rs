@@ -27,7 +27,7 @@ use tonic::{Request, Response, Status};
 
 use schemas::auth::{Access, Tokens};
 
-use super::body::{Encoding, decode_request};
+use super::body::Encoding;
 use super::response::ExportResponse;
 use crate::collector::Collector;
 use crate::error::Error;
@@ -39,7 +39,7 @@ fn to_status(e: &Error) -> Status {
     Status::new(code, e.status().client_message(e))
 }
 
-/// Messages as bytes both ways: requests are decoded by [`decode_request`],
+/// Messages as bytes both ways: requests are decoded by [`Collector::decode`],
 /// responses arrive encoded.
 #[derive(Debug, Clone, Copy, Default)]
 struct RawCodec;
@@ -139,12 +139,7 @@ impl<M: ExportMethod> UnaryService<Vec<u8>> for ExportService<M> {
         let collector = Arc::clone(&self.collector);
         Box::pin(async move {
             let bytes = request.into_inner();
-            let req = match decode_request(
-                M::SIGNAL,
-                Encoding::Protobuf,
-                &bytes,
-                collector.config().max_decoded_bytes(),
-            ) {
+            let (req, _memory) = match collector.decode(M::SIGNAL, Encoding::Protobuf, &bytes) {
                 Ok(r) => r,
                 Err(e) => {
                     collector

@@ -21,7 +21,7 @@ use prost::Message as _;
 use schemas::auth::{Access, Tokens};
 use serde_json::json;
 
-use super::body::{Encoding, decode_content, decode_request};
+use super::body::{Encoding, decode_content};
 use super::response::ExportResponse;
 use crate::collector::{Collector, ExportOutcome};
 use crate::error::Error;
@@ -180,15 +180,14 @@ async fn export_signal<const SIGNAL: u8>(
             decode_content(enc, &raw, limit)
         })
         .and_then(|bytes| {
-            let req = decode_request(
-                signal,
-                encoding,
-                &bytes,
-                collector.config().max_decoded_bytes(),
-            )?;
-            Ok((req, (encoding == Encoding::Protobuf).then_some(bytes)))
+            let (req, memory) = collector.decode(signal, encoding, &bytes)?;
+            Ok((
+                req,
+                memory,
+                (encoding == Encoding::Protobuf).then_some(bytes),
+            ))
         });
-    let (request, proto) = match decoded {
+    let (request, _memory, proto) = match decoded {
         Ok(r) => r,
         Err(e) => {
             collector.metrics().intake_requests.add(signal.as_str(), 1);
