@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use bytes::Bytes;
 use clap::Args;
+use collector::ExportRequest;
 use fixtures::workload::{Request, Workload, WorkloadConfig};
 use http_body_util::{BodyExt as _, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -220,8 +221,9 @@ impl Pool {
 /// Builds the pools: the workload's requests of each signal, merged into
 /// requests of about `batch` records.
 fn build_pools(args: &IngestBenchArgs) -> anyhow::Result<Vec<Pool>> {
-    let mut logs: Vec<ExportLogsServiceRequest> = Vec::new();
-    let mut spans: Vec<ExportTraceServiceRequest> = Vec::new();
+    // (records, protobuf) of each merged request
+    let mut logs: Vec<(u64, Vec<u8>)> = Vec::new();
+    let mut spans: Vec<(u64, Vec<u8>)> = Vec::new();
     let (mut cur_logs, mut n_logs, mut total_logs) = (ExportLogsServiceRequest::default(), 0, 0);
     let (mut cur_spans, mut n_spans, mut total_spans) =
         (ExportTraceServiceRequest::default(), 0, 0);
@@ -232,32 +234,23 @@ fn build_pools(args: &IngestBenchArgs) -> anyhow::Result<Vec<Pool>> {
     for sent in Workload::new(WorkloadConfig::new(args.seed, want.saturating_mul(8))) {
         match sent.request {
             Request::Logs(mut l) if need_logs && total_logs < want => {
-                let n: usize = l
-                    .resource_logs
-                    .iter()
-                    .flat_map(|r| &r.scope_logs)
-                    .map(|s| s.log_records.len())
-                    .sum();
+                let n = ExportRequest::Logs(l.clone()).record_count();
                 cur_logs.resource_logs.append(&mut l.resource_logs);
-                n_logs += n;
-                total_logs += n;
+                (n_logs, total_logs) = (n_logs + n, total_logs + n);
                 if n_logs >= args.batch {
-                    logs.push(std::mem::take(&mut cur_logs));
+                    logs.push((n_logs as u64, std::mem::take(&mut cur_logs).encode_to_vec()));
                     n_logs = 0;
                 }
             }
             Request::Traces(mut t) if need_spans && total_spans < want => {
-                let n: usize = t
-                    .resource_spans
-                    .iter()
-                    .flat_map(|r| &r.scope_spans)
-                    .map(|s| s.spans.len())
-                    .sum();
+                let n = ExportRequest::Traces(t.clone()).record_count();
                 cur_spans.resource_spans.append(&mut t.resource_spans);
-                n_spans += n;
-                total_spans += n;
+                (n_spans, total_spans) = (n_spans + n, total_spans + n);
                 if n_spans >= args.batch {
-                    spans.push(std::mem::take(&mut cur_spans));
+                    spans.push((
+                        n_spans as u64,
+                        std::mem::take(&mut cur_spans).encode_to_vec(),
+                    ));
                     n_spans = 0;
                 }
             }
@@ -275,31 +268,9 @@ fn build_pools(args: &IngestBenchArgs) -> anyhow::Result<Vec<Pool>> {
     };
     let mut pools = Vec::new();
     for signal in &args.signals {
-        let encoded: Vec<(u64, Vec<u8>)> = match signal {
-            SignalKind::Logs => logs
-                .iter()
-                .map(|r| {
-                    let n = r
-                        .resource_logs
-                        .iter()
-                        .flat_map(|r| &r.scope_logs)
-                        .map(|s| s.log_records.len())
-                        .sum::<usize>();
-                    (n as u64, r.encode_to_vec())
-                })
-                .collect(),
-            SignalKind::Spans => spans
-                .iter()
-                .map(|r| {
-                    let n = r
-                        .resource_spans
-                        .iter()
-                        .flat_map(|r| &r.scope_spans)
-                        .map(|s| s.spans.len())
-                        .sum::<usize>();
-                    (n as u64, r.encode_to_vec())
-                })
-                .collect(),
+        let encoded = match signal {
+            SignalKind::Logs => std::mem::take(&mut logs),
+            SignalKind::Spans => std::mem::take(&mut spans),
         };
         if encoded.is_empty() {
             bail!(

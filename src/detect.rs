@@ -43,10 +43,10 @@ async fn write_pass(
 /// How long the detector waits after a round that took `round`: `interval`,
 /// or twice the round if longer (at most a minute). A touched session is
 /// evaluated whole, so under heavy intake short rounds would re-read the same
-/// busy sessions every second and take most of the CPU (measured: 60 % of
-/// one core at 25k records/s, `vigil bench ingest`); waiting in proportion
-/// keeps the detector to about a third of the time, findings lagging more
-/// only while the load lasts, and each evaluation covers more new rows.
+/// busy sessions every second (`vigil bench ingest`: with the detector idle,
+/// one core stored 50k records/s instead of 24k); waiting in proportion aims
+/// to keep it to about a third of the time, findings lagging more only while
+/// the load lasts, each evaluation covering more new rows.
 fn pause_after(round: Duration, interval: Duration) -> Duration {
     interval.max(round.saturating_mul(2).min(Duration::from_secs(60)))
 }
