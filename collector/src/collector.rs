@@ -106,7 +106,9 @@ impl CollectorConfig {
 
 /// A request's reservation of the memory limit, returned when dropped.
 #[derive(Debug)]
-pub(crate) struct RequestMemory(#[allow(dead_code)] tokio::sync::OwnedSemaphorePermit);
+pub(crate) struct RequestMemory {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
 
 /// What happened to one export request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -299,14 +301,7 @@ impl Collector {
         if kib as usize > limit / 1024 {
             return Err(Error::OverMemoryLimit { price, limit });
         }
-        let hot = self.buffer.bytes();
-        if hot > self.config.hot_rows_limit() {
-            return Err(Error::Overloaded {
-                what: "unflushed rows",
-                bytes: hot,
-                limit: self.config.hot_rows_limit(),
-            });
-        }
+        self.check_hot_rows()?;
         let permit = Arc::clone(&self.request_memory)
             .try_acquire_many_owned(kib)
             .map_err(|_| Error::Overloaded {
@@ -328,8 +323,21 @@ impl Collector {
         self.note_memory();
         Ok((
             decode_request(signal, encoding, bytes)?,
-            RequestMemory(permit),
+            RequestMemory { _permit: permit },
         ))
+    }
+
+    /// "Retry later" while unflushed rows are over their share.
+    fn check_hot_rows(&self) -> Result<(), Error> {
+        let (hot, limit) = (self.buffer.bytes(), self.config.hot_rows_limit());
+        if hot > limit {
+            return Err(Error::Overloaded {
+                what: "unflushed rows",
+                bytes: hot,
+                limit,
+            });
+        }
+        Ok(())
     }
 
     /// What intake accounts for now: reserved by requests, held by unflushed rows.
@@ -404,14 +412,7 @@ impl Collector {
         if !self.is_accepting() {
             return Err(Error::ShuttingDown);
         }
-        let pending = self.buffer.bytes();
-        if pending > self.config.hot_rows_limit() {
-            return Err(Error::Overloaded {
-                what: "unflushed rows",
-                bytes: pending,
-                limit: self.config.hot_rows_limit(),
-            });
-        }
+        self.check_hot_rows()?;
         let rejected = retain_valid(req);
         let mut changed = rejected.count > 0;
         if let Some(r) = &self.config.redactor {
