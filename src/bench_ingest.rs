@@ -810,33 +810,22 @@ async fn closed_loop(
     for w in workers {
         latencies.extend(w.await?);
     }
-    stop_rss.store(true, Ordering::Relaxed);
-    let peak_kib = rss.join().unwrap_or(0);
-    let hwm_kib = server.status_kib("VmHWM:").unwrap_or(0);
-    latencies.sort_by(f64::total_cmp);
-    let acknowledged = tally.stored.load(Ordering::Relaxed);
-    let stored = server.count(pool.signal.table()).await?;
-    let requests = tally.requests.load(Ordering::Relaxed).max(1);
-    let result = CaseResult {
+    let measured = Measured {
         label,
         open_loop: false,
-        records_per_s: window as f64 / elapsed,
-        cpu_s_per_million: (cpu1 - cpu0).as_secs_f64() / (window.max(1) as f64 / 1e6),
-        p50_ms: percentile(&latencies, 50.0),
-        p99_ms: percentile(&latencies, 99.0),
-        peak_rss_mib: peak_kib as f64 / 1024.0,
-        hwm_mib: hwm_kib as f64 / 1024.0,
-        refused_share: tally.refused.load(Ordering::Relaxed) as f64 / requests as f64,
-        acknowledged,
-        stored,
-        failed: tally.failed.load(Ordering::Relaxed),
-        first_failure: tally.first_failure.lock().take(),
+        records: window,
+        elapsed,
+        cpu: cpu1 - cpu0,
     };
-    drop(tally);
-    Arc::into_inner(server)
-        .context("a worker still holds the server")?
-        .stop()?;
-    Ok(result)
+    finish(
+        server,
+        tally,
+        pool.signal,
+        (stop_rss, rss),
+        latencies,
+        measured,
+    )
+    .await
 }
 
 /// Open loop at `rate` records/s for the overload window: requests go out on
@@ -911,17 +900,10 @@ async fn open_loop(
     let elapsed = t0.elapsed().as_secs_f64();
     while tasks.join_next().await.is_some() {}
     let cpu1 = server.cpu(ticks_per_s)?;
-    stop_rss.store(true, Ordering::Relaxed);
-    let peak_kib = rss.join().unwrap_or(0);
-    let hwm_kib = server.status_kib("VmHWM:").unwrap_or(0);
-    let acknowledged = tally.stored.load(Ordering::Relaxed);
-    let stored = server.count(pool.signal.table()).await?;
-    let mut latencies = std::mem::take(&mut *lat.lock());
-    latencies.sort_by(f64::total_cmp);
-    let requests = tally.requests.load(Ordering::Relaxed).max(1);
+    let latencies = std::mem::take(&mut *lat.lock());
     let skipped = skipped.load(Ordering::Relaxed);
-    let result = CaseResult {
-        open_loop: true,
+    drop(idle);
+    let measured = Measured {
         label: format!(
             "overload: {} {} at {:.0}/s offered{}",
             pool.signal.name(),
@@ -936,20 +918,65 @@ async fn open_loop(
                 String::new()
             }
         ),
-        records_per_s: acknowledged as f64 / elapsed,
-        cpu_s_per_million: (cpu1 - cpu0).as_secs_f64() / (acknowledged.max(1) as f64 / 1e6),
+        open_loop: true,
+        records: tally.stored.load(Ordering::Relaxed),
+        elapsed,
+        cpu: cpu1 - cpu0,
+    };
+    finish(
+        server,
+        tally,
+        pool.signal,
+        (stop_rss, rss),
+        latencies,
+        measured,
+    )
+    .await
+}
+
+/// What a case's window measured, for [`finish`].
+struct Measured {
+    label: String,
+    open_loop: bool,
+    /// Records acknowledged in the window (the rate's numerator).
+    records: u64,
+    elapsed: f64,
+    /// Server CPU time over the window.
+    cpu: Duration,
+}
+
+/// Ends a case whose load has stopped: stops the RSS sampler, counts the
+/// table back with SQL, stops the server.
+async fn finish(
+    server: Arc<Server>,
+    tally: Arc<Tally>,
+    signal: SignalKind,
+    (stop_rss, rss): (Arc<AtomicBool>, std::thread::JoinHandle<u64>),
+    mut latencies: Vec<f64>,
+    m: Measured,
+) -> anyhow::Result<CaseResult> {
+    stop_rss.store(true, Ordering::Relaxed);
+    let peak_kib = rss.join().unwrap_or(0);
+    let hwm_kib = server.status_kib("VmHWM:").unwrap_or(0);
+    latencies.sort_by(f64::total_cmp);
+    let stored = server.count(signal.table()).await?;
+    let requests = tally.requests.load(Ordering::Relaxed).max(1);
+    let result = CaseResult {
+        label: m.label,
+        open_loop: m.open_loop,
+        records_per_s: m.records as f64 / m.elapsed,
+        cpu_s_per_million: m.cpu.as_secs_f64() / (m.records.max(1) as f64 / 1e6),
         p50_ms: percentile(&latencies, 50.0),
         p99_ms: percentile(&latencies, 99.0),
         peak_rss_mib: peak_kib as f64 / 1024.0,
         hwm_mib: hwm_kib as f64 / 1024.0,
         refused_share: tally.refused.load(Ordering::Relaxed) as f64 / requests as f64,
-        acknowledged,
+        acknowledged: tally.stored.load(Ordering::Relaxed),
         stored,
         failed: tally.failed.load(Ordering::Relaxed),
         first_failure: tally.first_failure.lock().take(),
     };
     drop(tally);
-    drop(idle);
     Arc::into_inner(server)
         .context("a request still holds the server")?
         .stop()?;
