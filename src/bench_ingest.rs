@@ -96,6 +96,15 @@ pub enum Protocol {
     Grpc,
 }
 
+impl Protocol {
+    fn name(self) -> &'static str {
+        match self {
+            Protocol::Http => "HTTP",
+            Protocol::Grpc => "gRPC",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum SignalKind {
     Logs,
@@ -415,18 +424,6 @@ impl Server {
         Ok(Duration::from_secs_f64(ticks as f64 / ticks_per_s))
     }
 
-    fn status_kib(&self, key: &str) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(key))?
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()
-            .ok()
-    }
-
     /// Rows of `table`, counted by the server's SQL.
     async fn count(&self, table: &str) -> anyhow::Result<u64> {
         let body = serde_json::json!({ "sql": format!("SELECT count(*) FROM {table}") });
@@ -685,18 +682,7 @@ fn sample_rss(pid: u32, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u64> {
     std::thread::spawn(move || {
         let mut peak = 0;
         while !stop.load(Ordering::Relaxed) {
-            if let Some(kib) = std::fs::read_to_string(format!("/proc/{pid}/status"))
-                .ok()
-                .and_then(|s| {
-                    s.lines()
-                        .find_map(|l| l.strip_prefix("VmRSS:"))?
-                        .trim()
-                        .trim_end_matches("kB")
-                        .trim()
-                        .parse::<u64>()
-                        .ok()
-                })
-            {
+            if let Some(kib) = proc_status_kib(&pid.to_string(), "VmRSS:") {
                 peak = peak.max(kib);
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -742,10 +728,7 @@ async fn closed_loop(
     let label = format!(
         "{} {} ×{connections}{}",
         pool.signal.name(),
-        match protocol {
-            Protocol::Http => "HTTP",
-            Protocol::Grpc => "gRPC",
-        },
+        protocol.name(),
         if gzip { " gzip" } else { "" }
     );
     let server = Arc::new(Server::start(args, "case")?);
@@ -907,10 +890,7 @@ async fn open_loop(
         label: format!(
             "overload: {} {} at {:.0}/s offered{}",
             pool.signal.name(),
-            match protocol {
-                Protocol::Http => "HTTP",
-                Protocol::Grpc => "gRPC",
-            },
+            protocol.name(),
             rate,
             if skipped > 0 {
                 format!(" ({skipped} sends skipped: {MAX_OUTSTANDING} outstanding)")
@@ -957,7 +937,7 @@ async fn finish(
 ) -> anyhow::Result<CaseResult> {
     stop_rss.store(true, Ordering::Relaxed);
     let peak_kib = rss.join().unwrap_or(0);
-    let hwm_kib = server.status_kib("VmHWM:").unwrap_or(0);
+    let hwm_kib = proc_status_kib(&server.pid().to_string(), "VmHWM:").unwrap_or(0);
     latencies.sort_by(f64::total_cmp);
     let stored = server.count(signal.table()).await?;
     let requests = tally.requests.load(Ordering::Relaxed).max(1);
@@ -993,15 +973,26 @@ fn ticks_per_second() -> f64 {
         .unwrap_or(100.0)
 }
 
-fn cpus_allowed() -> String {
-    std::fs::read_to_string("/proc/self/status")
+/// A field of `/proc/<pid>/status` (`pid` may be `self`), trimmed.
+fn proc_status(pid: &str, key: &str) -> Option<String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .map(|v| v.trim().to_string())
+}
+
+/// A `kB` field of `/proc/<pid>/status` (VmRSS, VmHWM), in KiB.
+fn proc_status_kib(pid: &str, key: &str) -> Option<u64> {
+    proc_status(pid, key)?
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
         .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
-                .map(|v| v.trim().to_string())
-        })
-        .unwrap_or_else(|| "?".into())
+}
+
+fn cpus_allowed() -> String {
+    proc_status("self", "Cpus_allowed_list:").unwrap_or_else(|| "?".into())
 }
 
 fn row(r: &CaseResult) -> String {
